@@ -1,0 +1,148 @@
+"""The root app: global options, the error boundary, command registration."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from . import __version__
+from .context import Context
+from .errors import ExitCode, TicketError, UsageError
+
+
+class TicketGroup(TyperGroup):
+    """Turns every failure into one ``Error: ...`` line on stderr and an exit code."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs["standalone_mode"] = False
+        code: int
+        try:
+            result = super().main(*args, **kwargs)
+            code = result if isinstance(result, int) else 0
+        except TicketError as e:
+            code = _fail(e.message, e.code)
+        except sqlite3.Error as e:
+            from .store import translate
+
+            err = translate(e, "the database")
+            code = _fail(err.message, err.code)
+        except typer._click.exceptions.UsageError as e:  # type: ignore[attr-defined]
+            hint = ""
+            if e.ctx is not None:
+                hint = f" (see '{e.ctx.command_path} --help')"
+            code = _fail(e.format_message() + hint, ExitCode.USAGE)
+        except typer._click.exceptions.ClickException as e:  # type: ignore[attr-defined]
+            code = _fail(e.format_message(), ExitCode(e.exit_code or 1))
+        except (typer.Abort, KeyboardInterrupt):
+            sys.stderr.write("Aborted.\n")
+            code = 130
+        except BrokenPipeError:
+            # The reader went away (`ticketcli list | head`): not an error.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            code = 0
+        except MemoryError:
+            code = _fail("out of memory; nothing was written", ExitCode.ERROR)
+        except Exception as e:  # the last line of defence: never a traceback
+            if os.environ.get("TICKETCLI_DEBUG"):
+                raise
+            code = _fail(
+                f"internal error ({type(e).__name__}: {e}); nothing was written. "
+                "Set TICKETCLI_DEBUG=1 for details and report it",
+                ExitCode.ERROR,
+            )
+        sys.exit(code)
+
+
+def _fail(message: str, code: int) -> int:
+    line = " ".join(str(message).split())
+    try:
+        sys.stderr.write(f"Error: {line}\n")
+        sys.stderr.flush()
+    except OSError:
+        pass
+    return int(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"ticketcli {__version__}\n")
+        raise typer.Exit(0)
+
+
+app = typer.Typer(
+    cls=TicketGroup,
+    name="ticketcli",
+    help="A help-desk ticket tool on one SQLite file: open, work and close tickets "
+    "from a terminal, scripts and cron.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", envvar="TICKETCLI_DB", metavar="PATH",
+                     help="Database file (default: a per-user file in the XDG data dir)."),
+    ] = None,
+    config: Annotated[
+        str | None,
+        typer.Option("--config", envvar="TICKETCLI_CONFIG", metavar="PATH",
+                     help="User config TOML (default: $XDG_CONFIG_HOME/ticketcli/config.toml)."),
+    ] = None,
+    as_: Annotated[
+        str | None,
+        typer.Option("--as", envvar="TICKETCLI_USER", metavar="EMAIL",
+                     help="Act as this person (default: config 'user', then the login name)."),
+    ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", metavar="en|it",
+                     help="Language of labels in tables (default: config, then locale)."),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True,
+                     help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """A help-desk ticket tool on one SQLite file."""
+    if lang is not None and lang not in ("en", "it"):
+        raise UsageError(f"--lang must be en or it, not {lang!r}")
+    context = Context(
+        db_option=db or None,
+        config_option=config or None,
+        as_option=as_ or None,
+        lang_option=lang,
+        stdout=sys.stdout,
+        stderr=sys.stderr,
+        stdin=sys.stdin,
+        is_tty=sys.stdout.isatty(),
+    )
+    ctx.obj = context
+    ctx.call_on_close(context.close)
+
+
+def _register() -> None:
+    from .commands import init, people, stale, tickets
+
+    for module in (init, tickets, stale, people):
+        module.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    app(prog_name="ticketcli")

@@ -1,0 +1,42 @@
+"""Time: one format for storage and machine output (ISO-8601 UTC, seconds)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from .errors import UsageError
+
+FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime(FORMAT)
+
+
+def parse(value: str) -> datetime:
+    """An ISO-8601 date or time; without a zone it is taken as UTC."""
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"{value!r} is not an ISO-8601 time (e.g. 2026-05-01 or 2026-05-01T09:30:00Z)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def local(stamp: str) -> str:
+    """A stored UTC stamp as compact local time for tables."""
+    try:
+        moment = datetime.strptime(stamp, FORMAT).replace(tzinfo=UTC)
+    except (TypeError, ValueError):
+        return stamp or ""
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")

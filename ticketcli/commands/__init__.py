@@ -1,0 +1,85 @@
+"""Thin command modules: parse, check flag combinations, call one function, render.
+
+Each module exposes ``register(app)``; helpers shared by them live here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..context import Context
+from ..errors import UsageError
+from ..output import FORMATS
+from ..tickets import MAX_ATTACHMENT, MAX_BODY, NewFile
+
+FormatOption = Annotated[
+    str | None,
+    typer.Option("--format", "-f", metavar="FORMAT",
+                 help="table, json, jsonl, csv, tsv or ids (default: table on a terminal, "
+                      "tab-separated rows without a header otherwise)."),
+]
+
+
+def context(ctx: typer.Context) -> Context:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, Context)
+    return obj
+
+
+def check_format(fmt: str | None) -> str | None:
+    if fmt is not None and fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+    return fmt
+
+
+def read_text(c: Context, source: str, what: str) -> str:
+    """Text from a file, or from stdin when ``source`` is ``-``; exactly as given."""
+    if source == "-":
+        stream = getattr(c.stdin, "buffer", None)
+        data = stream.read(MAX_BODY * 4 + 1) if stream is not None else c.stdin.read().encode()
+    else:
+        data = _read_file(Path(source), what, MAX_BODY * 4 + 1)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"the {what} is not UTF-8 text; attach binary files with --attach")
+
+
+def _read_file(path: Path, what: str, limit: int) -> bytes:
+    try:
+        if path.is_dir():
+            raise UsageError(f"{what} {path} is a directory, not a file")
+        if path.exists() and not path.is_file():
+            raise UsageError(f"{what} {path} is not a regular file")
+        with open(path, "rb") as fh:
+            return fh.read(limit)
+    except FileNotFoundError:
+        raise UsageError(f"{what} {path} does not exist") from None
+    except PermissionError:
+        raise UsageError(f"{what} {path} is not readable: permission denied") from None
+    except OSError as e:
+        raise UsageError(f"cannot read {what} {path}: {e.strerror}") from None
+
+
+def read_attachments(paths: list[str] | None) -> list[NewFile]:
+    files = []
+    for p in paths or []:
+        path = Path(p)
+        content = _read_file(path, "attachment", MAX_ATTACHMENT + 1)
+        files.append(NewFile(os.path.basename(p) or "attachment", content))
+    return files
+
+
+def body_from(c: Context, text: str | None, body_file: str | None, what: str,
+              required: bool) -> str | None:
+    if text is not None and body_file is not None:
+        raise UsageError(f"give the {what} as text or with --body-file, not both")
+    if body_file is not None:
+        return read_text(c, body_file, what)
+    if text is None and required:
+        raise UsageError(f"give the {what} as text, or with --body-file PATH (- for stdin)")
+    return text

@@ -1,0 +1,59 @@
+"""init: create the database and store the chosen workflow."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..errors import TicketError
+from ..workflow import PRESETS, load_preset, parse_duration
+from . import context
+
+
+def init(
+    ctx: typer.Context,
+    preset: Annotated[
+        str, typer.Option("--preset", "-p", metavar="NAME",
+                          help="Workflow preset: " + ", ".join(PRESETS) + ".")
+    ] = "standard",
+    stale_after: Annotated[
+        str | None,
+        typer.Option("--stale-after", metavar="DURATION",
+                     help="Idle time before close-stale acts (e.g. 21d), for presets with "
+                          "stale rules."),
+    ] = None,
+) -> None:
+    """Create the database and store the workflow every user and cron job will follow.
+
+    Refuses to replace the workflow of a database that already holds tickets.
+
+    Examples:
+      ticketcli init
+      ticketcli --db /srv/helpdesk.db init --preset service-desk
+      ticketcli init --preset care --stale-after 21d
+    """
+    c = context(ctx)
+    wf = load_preset(preset)
+    if stale_after is not None:
+        try:
+            seconds = parse_duration(stale_after)
+        except ValueError as e:
+            from ..errors import UsageError
+
+            raise UsageError(f"--stale-after: {e}") from None
+        wf = wf.with_stale_after(seconds)
+    store = c.open_store()
+    with store.write():
+        count = store.count_tickets()
+        if count:
+            raise TicketError(
+                f"database {store.path} already holds {count} tickets; init will not "
+                "overwrite it (use another --db for a new desk)"
+            )
+        store.set_workflow(wf)
+    c.say(f"Initialized {store.path} with the {wf.name} workflow.")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)

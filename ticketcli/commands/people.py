@@ -1,0 +1,102 @@
+"""user and org: people and organizations."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .. import people as uc
+from ..output import render_rows
+from ..workflow import ROLES
+from . import FormatOption, check_format, context
+
+user_app = typer.Typer(help="People: add and list users (admins only).", no_args_is_help=True)
+org_app = typer.Typer(help="Organizations and their project managers.", no_args_is_help=True)
+
+
+@user_app.command("add")
+def user_add(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(metavar="EMAIL")],
+    name: Annotated[str | None, typer.Option("--name", metavar="N", help="Full name.")] = None,
+    role: Annotated[
+        str, typer.Option("--role", metavar="ROLE", help="customer, agent or admin.")
+    ] = "customer",
+    org: Annotated[
+        str | None, typer.Option("--org", metavar="ORG", help="Organization name.")
+    ] = None,
+) -> None:
+    """Add a person (admins only; the first person on a new database is the admin).
+
+    Examples:
+      ticketcli user add anna@example.com --name "Anna Neri" --org Acme
+      ticketcli user add marco@example.com --role agent
+    """
+    c = context(ctx)
+    if role not in ROLES:
+        from ..errors import UsageError
+
+        raise UsageError(f"unknown role {role!r}; choose one of: {', '.join(ROLES)}")
+    user = uc.add_user(c.store(), c.actor(), c.now_iso(), email, name, role, org)
+    c.say(f"Added {user.email} ({user.role}).")
+
+
+@user_app.command("list")
+def user_list(ctx: typer.Context, fmt: FormatOption = None) -> None:
+    """List people (admins only).
+
+    Examples:
+      ticketcli user list
+      ticketcli user list --format csv
+    """
+    c = context(ctx)
+    check_format(fmt)
+    users = uc.list_users(c.store(), c.actor())
+    records = [
+        {"id": u.id, "email": u.email, "name": u.name, "role": u.role, "organization": u.org}
+        for u in users
+    ]
+    c.out(render_rows(records, ["email", "name", "role", "organization"], c.format(fmt),
+                      lang=c.lang))
+
+
+@org_app.command("add")
+def org_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="NAME")],
+    manager: Annotated[
+        str | None, typer.Option("--manager", metavar="EMAIL",
+                                 help="The organization's project manager (an agent).")
+    ] = None,
+) -> None:
+    """Add an organization (admins only).
+
+    Examples:
+      ticketcli org add Acme --manager marco@example.com
+    """
+    c = context(ctx)
+    org = uc.add_org(c.store(), c.actor(), c.now_iso(), name, manager)
+    c.say(f"Added organization {org.name}.")
+
+
+@org_app.command("list")
+def org_list(ctx: typer.Context, fmt: FormatOption = None) -> None:
+    """List organizations with their project manager and member count (staff only).
+
+    Examples:
+      ticketcli org list
+      ticketcli org list --format json
+    """
+    c = context(ctx)
+    check_format(fmt)
+    orgs = uc.list_orgs(c.store(), c.actor())
+    records = [
+        {"id": o.id, "name": o.name, "manager": o.manager, "members": o.members} for o in orgs
+    ]
+    c.out(render_rows(records, ["name", "manager", "members"], c.format(fmt), lang=c.lang))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(user_app, name="user")
+    app.add_typer(org_app, name="org")

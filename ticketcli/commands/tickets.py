@@ -1,0 +1,288 @@
+"""Ticket commands: open, list, show, comment, set-status, share, assign, take."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .. import tickets as uc
+from ..errors import UsageError
+from ..output import LIST_COLUMNS, MACHINE_COLUMNS, render_details, render_rows, ticket_record
+from . import FormatOption, body_from, check_format, context, read_attachments
+
+IdArg = Annotated[int, typer.Argument(metavar="ID", help="Ticket number.")]
+AttachOption = Annotated[
+    list[str] | None,
+    typer.Option("--attach", metavar="PATH", help="Attach a file (repeatable)."),
+]
+IfStatusOption = Annotated[
+    str | None,
+    typer.Option("--if-status", metavar="STATUS",
+                 help="Refuse (exit 5) unless the ticket is still in this status."),
+]
+
+
+def _fields(pairs: list[str] | None) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key or not key.replace("_", "").replace("-", "").isalnum():
+            raise UsageError(f"--field takes KEY=VALUE with a simple key, not {pair!r}")
+        fields[key] = value
+    return fields
+
+
+def _report_change(c: object, change: uc.Change | None) -> None:
+    from ..context import Context
+
+    assert isinstance(c, Context)
+    if change is not None:
+        c.say(f"Ticket {change.id}: {change.from_status} → {change.to_status}.")
+
+
+def open_(
+    ctx: typer.Context,
+    title: Annotated[str, typer.Argument(help="A short summary of the problem.")],
+    body: Annotated[str | None, typer.Option("--body", "-b", help="The description.")] = None,
+    body_file: Annotated[
+        str | None,
+        typer.Option("--body-file", metavar="PATH", help="Read the description from a file "
+                     "(- for stdin)."),
+    ] = None,
+    priority: Annotated[
+        str | None, typer.Option("--priority", metavar="P", help="One of the workflow's "
+                                 "priorities (default: its default).")
+    ] = None,
+    category: Annotated[
+        str | None, typer.Option("--category", metavar="C", help="Product or area.")
+    ] = None,
+    requester: Annotated[
+        str | None, typer.Option("--requester", metavar="EMAIL",
+                                 help="Open on behalf of this person (staff only).")
+    ] = None,
+    field: Annotated[
+        list[str] | None,
+        typer.Option("--field", metavar="KEY=VALUE",
+                     help="Extra detail such as phone=... or contact=email (repeatable)."),
+    ] = None,
+    attach: AttachOption = None,
+    follow_up: Annotated[
+        int | None, typer.Option("--follow-up", metavar="ID",
+                                 help="Link to a closed ticket this one follows up.")
+    ] = None,
+) -> None:
+    """Open a ticket and print its number alone on stdout.
+
+    Examples:
+      ticketcli open "Printer on fire"
+      ticketcli open "VPN drops" --priority high --body-file notes.txt --attach log.txt
+      dmesg | ticketcli open "Kernel warnings" --body-file -
+      ticketcli open "Still broken" --follow-up 42 --field phone=+39055123456
+    """
+    c = context(ctx)
+    text = body_from(c, body, body_file, "description", required=False) or ""
+    files = read_attachments(attach)
+    store = c.store()
+    ticket_id = uc.open_ticket(
+        store, c.actor(), c.now_iso(), title=title, body=text, priority=priority,
+        category=category, requester=requester, fields=_fields(field), files=files,
+        follow_up=follow_up,
+    )
+    c.out(f"{ticket_id}\n")
+
+
+def list_(
+    ctx: typer.Context,
+    status: Annotated[
+        list[str] | None,
+        typer.Option("--status", "-s", metavar="S", help="Only this status (repeatable)."),
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", "-a", help="Include closed and cancelled.")] = False,
+    priority: Annotated[str | None, typer.Option("--priority", metavar="P")] = None,
+    requester: Annotated[str | None, typer.Option("--requester", metavar="EMAIL")] = None,
+    assignee: Annotated[
+        str | None, typer.Option("--assignee", metavar="EMAIL", help="An agent, or 'me'.")
+    ] = None,
+    search: Annotated[
+        str | None, typer.Option("--search", "-q", metavar="TEXT",
+                                 help="Words in the title, description or comments.")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", metavar="N", help="At most N tickets (0: no limit).")
+    ] = 100,
+    fmt: FormatOption = None,
+) -> None:
+    """List tickets, newest first: the active ones unless --all or --status.
+
+    Examples:
+      ticketcli list
+      ticketcli list --status pending --status on_hold
+      ticketcli list --all --search "printer" --format json
+      ticketcli list --assignee me --format ids
+    """
+    c = context(ctx)
+    check_format(fmt)
+    if limit < 0:
+        raise UsageError("--limit must be 0 or more")
+    store = c.store()
+    found, more = uc.list_tickets(
+        store, c.actor(), statuses=status or [], include_all=all_, priority=priority,
+        requester=requester, assignee=assignee, search=search, limit=limit or None,
+    )
+    fmt = c.format(fmt)
+    columns = LIST_COLUMNS if fmt == "table" else MACHINE_COLUMNS
+    records = [ticket_record(t) for t in found]
+    c.out(render_rows(records, columns, fmt, lang=c.lang, wf=store.workflow()))
+    if more:
+        c.say(f"(showing the first {limit}; use --limit N or --limit 0 for more)")
+
+
+def show(ctx: typer.Context, ticket_id: IdArg, fmt: FormatOption = None) -> None:
+    """Show a ticket with its participants, comments, attachments and history.
+
+    Examples:
+      ticketcli show 42
+      ticketcli show 42 --format json
+    """
+    c = context(ctx)
+    check_format(fmt)
+    store = c.store()
+    details = uc.show(store, c.actor(), ticket_id)
+    c.out(render_details(details, c.format(fmt), lang=c.lang, wf=store.workflow()))
+
+
+def comment(
+    ctx: typer.Context,
+    ticket_id: IdArg,
+    text: Annotated[str | None, typer.Argument(help="The reply (or use --body-file).")] = None,
+    body: Annotated[str | None, typer.Option("--body", "-b", help="The reply text.")] = None,
+    body_file: Annotated[
+        str | None, typer.Option("--body-file", metavar="PATH", help="Read it from a file "
+                                 "(- for stdin).")
+    ] = None,
+    internal: Annotated[
+        bool, typer.Option("--internal", help="An internal note only staff see.")
+    ] = False,
+    status: Annotated[
+        str | None, typer.Option("--status", metavar="S",
+                                 help="Reply and set this status in one step.")
+    ] = None,
+    attach: AttachOption = None,
+    if_status: IfStatusOption = None,
+) -> None:
+    """Reply to a ticket, or write an internal note.
+
+    A public reply applies the workflow's reply rules (a requester's answer
+    reopens a waiting ticket) unless --status says where the ticket goes.
+
+    Examples:
+      ticketcli comment 42 "Could you send the log?" --status pending
+      ticketcli comment 42 --internal "Supplier says Tuesday"
+      ticketcli comment 42 --body-file reply.txt --attach fix.patch
+    """
+    c = context(ctx)
+    if text is not None and body is not None:
+        raise UsageError("give the comment as TEXT or --body, not both")
+    message = body_from(c, text if text is not None else body, body_file, "comment",
+                        required=True)
+    assert message is not None
+    files = read_attachments(attach)
+    store = c.store()
+    change = uc.comment(store, c.actor(), c.now_iso(), ticket_id, body=message,
+                        internal=internal, status=status, files=files, if_status=if_status)
+    _report_change(c, change)
+
+
+def set_status(
+    ctx: typer.Context,
+    ticket_id: IdArg,
+    status: Annotated[str, typer.Argument(metavar="STATUS", help="The status key to move to.")],
+    resolution: Annotated[
+        str | None, typer.Option("--resolution", metavar="R",
+                                 help="How it was resolved (e.g. done, out_of_scope).")
+    ] = None,
+    note: Annotated[
+        str | None, typer.Option("--note", metavar="TEXT",
+                                 help="A note kept with the change (internal for staff).")
+    ] = None,
+    if_status: IfStatusOption = None,
+) -> None:
+    """Move a ticket to another status, as the workflow allows for your role.
+
+    Examples:
+      ticketcli set-status 42 solved
+      ticketcli set-status 42 resolved --resolution out_of_scope --note "Needs a quote"
+      ticketcli set-status 42 open --if-status pending
+    """
+    c = context(ctx)
+    store = c.store()
+    change = uc.set_status(store, c.actor(), c.now_iso(), ticket_id, status,
+                           resolution=resolution, note=note, if_status=if_status)
+    if change is None:
+        c.say(f"Ticket {ticket_id} is already {status}.")
+    _report_change(c, change)
+
+
+def share(
+    ctx: typer.Context,
+    ticket_id: IdArg,
+    emails: Annotated[list[str], typer.Argument(metavar="EMAIL...", help="People to add.")],
+    remove: Annotated[bool, typer.Option("--remove", help="Remove them instead.")] = False,
+) -> None:
+    """Add people to a ticket as participants (or remove them), within the sharing rule.
+
+    Examples:
+      ticketcli share 42 anna@example.com luca@example.com
+      ticketcli share 42 luca@example.com --remove
+    """
+    c = context(ctx)
+    store = c.store()
+    results = uc.share(store, c.actor(), c.now_iso(), ticket_id, emails, remove=remove)
+    for email, changed in results:
+        verb = ("removed from" if remove else "added to") if changed else (
+            "was not on" if remove else "already on")
+        c.say(f"{email} {verb} ticket {ticket_id}.")
+
+
+def assign(
+    ctx: typer.Context,
+    ticket_id: IdArg,
+    email: Annotated[
+        str | None, typer.Argument(metavar="EMAIL", help="An agent, 'me', or nothing to "
+                                   "unassign.")
+    ] = None,
+) -> None:
+    """Assign a ticket to an agent (staff only).
+
+    Examples:
+      ticketcli assign 42 marco@example.com
+      ticketcli assign 42 me
+      ticketcli assign 42
+    """
+    c = context(ctx)
+    store = c.store()
+    changed = uc.assign(store, c.actor(), c.now_iso(), ticket_id, email)
+    if not changed:
+        c.say(f"Ticket {ticket_id} already has that assignee.")
+
+
+def take(ctx: typer.Context, ticket_id: IdArg) -> None:
+    """Assign a ticket to yourself.
+
+    Examples:
+      ticketcli take 42
+    """
+    assign(ctx, ticket_id, "me")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("open")(open_)
+    app.command("list")(list_)
+    app.command("show")(show)
+    app.command("comment")(comment)
+    app.command("set-status")(set_status)
+    app.command("share")(share)
+    app.command("assign")(assign)
+    app.command("take")(take)

@@ -1,0 +1,140 @@
+"""The context built once per run and passed to every command.
+
+It carries the environment, the streams, whether stdout is a terminal, the
+clock, the user config, and opens the store and resolves the actor lazily so a
+command that needs neither pays for neither.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from . import config as cfg
+from .clock import iso, utcnow
+from .errors import UsageError
+from .store import DEFAULT_BUSY_TIMEOUT, Store, User
+
+
+@dataclass
+class Context:
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    db_option: str | None = None
+    config_option: str | None = None
+    as_option: str | None = None
+    lang_option: str | None = None
+    stdout: IO[str] = field(default_factory=lambda: sys.stdout)
+    stderr: IO[str] = field(default_factory=lambda: sys.stderr)
+    stdin: IO[str] = field(default_factory=lambda: sys.stdin)
+    is_tty: bool = False
+    clock: Callable[[], datetime] = utcnow
+    _config: dict[str, Any] | None = None
+    _store: Store | None = None
+    _actor: User | None = None
+
+    # -- configuration ----------------------------------------------------------
+
+    @property
+    def config_path(self) -> Path:
+        if self.config_option:
+            return Path(self.config_option).expanduser()
+        return cfg.default_config_path(self.env)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        if self._config is None:
+            self._config = cfg.load_config(self.config_path, explicit=bool(self.config_option))
+        return self._config
+
+    @property
+    def lang(self) -> str:
+        return cfg.language(self.config, self.env, self.lang_option)
+
+    @property
+    def db_path(self) -> Path:
+        if self.db_option:
+            return Path(self.db_option).expanduser()
+        if self.config.get("db"):
+            return Path(str(self.config["db"])).expanduser()
+        return cfg.default_db_path(self.env)
+
+    @property
+    def busy_timeout(self) -> float:
+        raw = self.env.get("TICKETCLI_BUSY_TIMEOUT") or self.config.get("busy_timeout")
+        if raw is None:
+            return DEFAULT_BUSY_TIMEOUT
+        try:
+            value = float(raw)
+        except ValueError:
+            raise UsageError(f"TICKETCLI_BUSY_TIMEOUT must be a number of seconds, not {raw!r}")
+        return max(value, 0.0)
+
+    # -- resources ----------------------------------------------------------------
+
+    def open_store(self) -> Store:
+        """The store, created on first use; without a workflow it is given none."""
+        if self._store is None:
+            path = self.db_path
+            if not self.db_option and not self.config.get("db"):
+                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._store = Store.open(path, busy_timeout=self.busy_timeout)
+        return self._store
+
+    def store(self) -> Store:
+        """The store with a workflow: a new database gets the standard preset."""
+        store = self.open_store()
+        if not store.has_workflow():
+            from .workflow import load_preset
+
+            wf = load_preset("standard")
+            with store.write():
+                if not store.has_workflow():
+                    store.set_workflow(wf)
+        return store
+
+    def actor_email(self) -> str:
+        if self.as_option:
+            return self.as_option
+        if self.config.get("user"):
+            return str(self.config["user"])
+        return cfg.login_actor(self.env)
+
+    def actor(self) -> User:
+        if self._actor is None:
+            from .people import resolve_actor
+
+            self._actor = resolve_actor(self.store(), self.actor_email(), self.now_iso())
+        return self._actor
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def now_iso(self) -> str:
+        return iso(self.clock())
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    # -- output -------------------------------------------------------------------
+
+    def format(self, requested: str | None) -> str:
+        from .output import PLAIN
+
+        return requested or ("table" if self.is_tty else PLAIN)
+
+    def out(self, text: str) -> None:
+        if text:
+            self.stdout.write(text)
+            self.stdout.flush()
+
+    def say(self, message: str) -> None:
+        """A message for people: stderr, never mixed with data."""
+        self.stderr.write(message + "\n")
+        self.stderr.flush()

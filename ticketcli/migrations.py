@@ -1,0 +1,198 @@
+"""Schema versions, kept in ``PRAGMA user_version``.
+
+Each migration is a function ``mNNN_name(db)`` over a sqlite-utils Database.
+They all run inside the single ``BEGIN IMMEDIATE`` transaction opened by
+:func:`migrate`, together with the version bump, so a migration killed half
+way leaves the previous schema intact. sqlite-utils is imported only here, and
+this module only when a database needs creating or upgrading.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+APPLICATION_ID = 0x544B4354  # "TKCT": marks a file as a ticketcli database
+
+
+def m001_initial(db: Any) -> None:
+    db["meta"].create({"key": str, "value": str}, pk="key", not_null={"value"})
+    db["orgs"].create(
+        {"id": int, "name": str, "manager_id": int, "created_at": str},
+        pk="id",
+        not_null={"name", "created_at"},
+    )
+    db["users"].create(
+        {
+            "id": int,
+            "email": str,
+            "name": str,
+            "role": str,
+            "org_id": int,
+            "created_at": str,
+        },
+        pk="id",
+        not_null={"email", "role", "created_at"},
+        foreign_keys=[("org_id", "orgs", "id")],
+    )
+    db["users"].create_index(["email"], unique=True)
+    db["orgs"].create_index(["name"], unique=True)
+    db["tickets"].create(
+        {
+            "id": int,
+            "title": str,
+            "description": str,
+            "status": str,
+            "phase": str,
+            "priority": str,
+            "category": str,
+            "requester_id": int,
+            "assignee_id": int,
+            "org_id": int,
+            "resolution": str,
+            "fields": str,
+            "follow_up_of": int,
+            "created_at": str,
+            "updated_at": str,
+            "status_changed_at": str,
+            # When the stale clock last restarted: the last status change or the
+            # last activity from the requester side, whichever came later.
+            "activity_at": str,
+        },
+        pk="id",
+        not_null={
+            "title", "description", "status", "phase", "priority", "requester_id",
+            "fields", "created_at", "updated_at", "status_changed_at", "activity_at",
+        },
+        defaults={"description": "", "fields": "{}"},
+        foreign_keys=[
+            ("requester_id", "users", "id"),
+            ("assignee_id", "users", "id"),
+            ("org_id", "orgs", "id"),
+            ("follow_up_of", "tickets", "id"),
+        ],
+    )
+    db["participants"].create(
+        {"ticket_id": int, "user_id": int, "added_at": str},
+        pk=("ticket_id", "user_id"),
+        not_null={"added_at"},
+        foreign_keys=[("ticket_id", "tickets", "id"), ("user_id", "users", "id")],
+    )
+    db["comments"].create(
+        {
+            "id": int,
+            "ticket_id": int,
+            "author_id": int,
+            "body": str,
+            "internal": int,
+            "created_at": str,
+        },
+        pk="id",
+        not_null={"ticket_id", "author_id", "body", "internal", "created_at"},
+        foreign_keys=[("ticket_id", "tickets", "id"), ("author_id", "users", "id")],
+    )
+    db["attachments"].create(
+        {
+            "id": int,
+            "ticket_id": int,
+            "comment_id": int,
+            "uploader_id": int,
+            "name": str,
+            "size": int,
+            "sha256": str,
+            "content": bytes,
+            "created_at": str,
+        },
+        pk="id",
+        not_null={"ticket_id", "name", "size", "sha256", "content", "created_at"},
+        foreign_keys=[
+            ("ticket_id", "tickets", "id"),
+            ("comment_id", "comments", "id"),
+            ("uploader_id", "users", "id"),
+        ],
+    )
+    # The event log: one row per change, read by `show` and by notifiers.
+    db["history"].create(
+        {
+            "id": int,
+            "ticket_id": int,
+            "actor_id": int,
+            "at": str,
+            "event": str,
+            "from_status": str,
+            "to_status": str,
+            "detail": str,
+        },
+        pk="id",
+        not_null={"ticket_id", "at", "event"},
+        foreign_keys=[("ticket_id", "tickets", "id"), ("actor_id", "users", "id")],
+    )
+    for table, cols in (
+        ("tickets", ["status", "id"]),
+        ("tickets", ["status", "activity_at"]),
+        ("tickets", ["status", "status_changed_at"]),
+        ("tickets", ["requester_id", "id"]),
+        ("tickets", ["assignee_id", "id"]),
+        ("tickets", ["priority", "id"]),
+        ("tickets", ["follow_up_of"]),
+        ("participants", ["user_id", "ticket_id"]),
+        ("comments", ["ticket_id", "id"]),
+        ("attachments", ["ticket_id"]),
+        ("history", ["ticket_id", "id"]),
+        ("users", ["org_id"]),
+    ):
+        db[table].create_index(cols)
+    tokenize = "tokenize = 'unicode61 remove_diacritics 2'"
+    db.execute(
+        "CREATE VIRTUAL TABLE tickets_fts USING fts5("
+        f"title, description, content='tickets', content_rowid='id', {tokenize})"
+    )
+    db.execute(
+        "CREATE VIRTUAL TABLE comments_fts USING fts5("
+        f"body, content='comments', content_rowid='id', {tokenize})"
+    )
+    triggers = {
+        "tickets_fts_ai": "AFTER INSERT ON tickets BEGIN "
+        "INSERT INTO tickets_fts(rowid, title, description) "
+        "VALUES (new.id, new.title, new.description); END",
+        "tickets_fts_ad": "AFTER DELETE ON tickets BEGIN "
+        "INSERT INTO tickets_fts(tickets_fts, rowid, title, description) "
+        "VALUES ('delete', old.id, old.title, old.description); END",
+        "tickets_fts_au": "AFTER UPDATE OF title, description ON tickets BEGIN "
+        "INSERT INTO tickets_fts(tickets_fts, rowid, title, description) "
+        "VALUES ('delete', old.id, old.title, old.description); "
+        "INSERT INTO tickets_fts(rowid, title, description) "
+        "VALUES (new.id, new.title, new.description); END",
+        "comments_fts_ai": "AFTER INSERT ON comments BEGIN "
+        "INSERT INTO comments_fts(rowid, body) VALUES (new.id, new.body); END",
+        "comments_fts_ad": "AFTER DELETE ON comments BEGIN "
+        "INSERT INTO comments_fts(comments_fts, rowid, body) "
+        "VALUES ('delete', old.id, old.body); END",
+    }
+    for name, body in triggers.items():
+        db.execute(f"CREATE TRIGGER {name} {body}")
+
+
+MIGRATIONS: list[Callable[[Any], None]] = [m001_initial]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring the schema to SCHEMA_VERSION in one IMMEDIATE transaction."""
+    import sqlite_utils
+
+    db = sqlite_utils.Database(conn, recursive_triggers=False)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Another process may have migrated while we waited for the lock.
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        for step in MIGRATIONS[version:]:
+            step(db)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID:d}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise

@@ -1,0 +1,218 @@
+"""One renderer for every format: table, json, jsonl, csv, tsv, ids.
+
+Machine formats use keys and ISO-8601 UTC stamps; tables use labels in the
+user's language and compact local times. When stdout is not a terminal and no
+format was asked for, rows come out tab-separated with no header.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from .clock import local
+from .store import Ticket
+from .tickets import Details
+from .workflow import Workflow
+
+FORMATS = ("table", "json", "jsonl", "csv", "tsv", "ids")
+PLAIN = "plain"  # the non-terminal default: TSV without a header
+
+HEADERS: dict[str, dict[str, str]] = {
+    "en": {
+        "id": "ID", "title": "Title", "status": "Status", "phase": "Phase",
+        "priority": "Priority", "category": "Category", "requester": "Requester",
+        "assignee": "Assignee", "organization": "Organization", "resolution": "Resolution",
+        "created_at": "Created", "updated_at": "Updated", "from": "From", "to": "To",
+        "email": "Email", "name": "Name", "role": "Role", "manager": "Manager",
+        "members": "Members", "description": "Description", "participants": "Participants",
+        "comments": "Comments", "history": "History", "attachments": "Attachments",
+        "follow_up_of": "Follow-up of", "fields": "Fields", "internal": "internal note",
+        "system": "(automatic)", "size": "Size", "sha256": "SHA-256", "at": "When",
+        "actor": "Who", "event": "Event", "detail": "Detail",
+    },
+    "it": {
+        "id": "ID", "title": "Titolo", "status": "Stato", "phase": "Fase",
+        "priority": "Priorità", "category": "Categoria", "requester": "Richiedente",
+        "assignee": "Assegnatario", "organization": "Organizzazione",
+        "resolution": "Risoluzione", "created_at": "Creato", "updated_at": "Aggiornato",
+        "from": "Da", "to": "A", "email": "Email", "name": "Nome", "role": "Ruolo",
+        "manager": "Capoprogetto", "members": "Membri", "description": "Descrizione",
+        "participants": "Partecipanti", "comments": "Commenti", "history": "Cronologia",
+        "attachments": "Allegati", "follow_up_of": "Seguito di", "fields": "Campi",
+        "internal": "nota interna", "system": "(automatico)", "size": "Dimensione",
+        "sha256": "SHA-256", "at": "Quando", "actor": "Chi", "event": "Evento",
+        "detail": "Dettaglio",
+    },
+}
+
+LIST_COLUMNS = ["id", "status", "priority", "requester", "assignee", "updated_at", "title"]
+MACHINE_COLUMNS = [
+    "id", "title", "status", "phase", "priority", "category", "requester", "assignee",
+    "organization", "resolution", "follow_up_of", "created_at", "updated_at",
+]
+TIME_KEYS = ("created_at", "updated_at", "at")
+
+
+def ticket_record(t: Ticket) -> dict[str, Any]:
+    """The stable JSON shape of a ticket in lists."""
+    return {
+        "id": t.id,
+        "title": t.title,
+        "status": t.status,
+        "phase": t.phase,
+        "priority": t.priority,
+        "category": t.category,
+        "requester": t.requester,
+        "assignee": t.assignee,
+        "organization": t.organization,
+        "resolution": t.resolution,
+        "follow_up_of": t.follow_up_of,
+        "fields": t.fields,
+        "created_at": t.created_at,
+        "updated_at": t.updated_at,
+    }
+
+
+def details_record(d: Details) -> dict[str, Any]:
+    """The JSON shape of ``show``: a ticket plus its conversation and history."""
+    record = ticket_record(d.ticket)
+    record["description"] = d.ticket.description
+    record["participants"] = d.participants
+    record["comments"] = [
+        {"id": c.id, "author": c.author, "body": c.body, "internal": c.internal,
+         "created_at": c.created_at}
+        for c in d.comments
+    ]
+    record["attachments"] = [
+        {"id": a.id, "name": a.name, "size": a.size, "sha256": a.sha256,
+         "uploader": a.uploader, "created_at": a.created_at}
+        for a in d.attachments
+    ]
+    record["history"] = [
+        {"at": h.at, "actor": h.actor, "event": h.event, "from": h.from_status,
+         "to": h.to_status, "detail": h.detail}
+        for h in d.history
+    ]
+    return record
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def _tsv_cell(value: Any) -> str:
+    text = _cell(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace(
+        "\r", "\\r"
+    )
+
+
+def _table_cell(value: Any, key: str, wf: Workflow | None, lang: str) -> str:
+    if key in ("status", "from", "to") and wf is not None and isinstance(value, str):
+        status = wf.statuses.get(value)
+        return status.label(lang) if status else value
+    if key in TIME_KEYS and isinstance(value, str):
+        return local(value)
+    text = _cell(value)
+    if key == "title" and len(text) > 60:
+        text = text[:59] + "…"
+    return " ".join(text.split()) if key != "id" else text
+
+
+def render_rows(records: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str, *,
+                lang: str = "en", wf: Workflow | None = None) -> str:
+    """Render a list of records; returns text ending in a newline, or '' for nothing."""
+    if fmt == "json":
+        return json.dumps(list(records), ensure_ascii=False, indent=2) + "\n"
+    if fmt == "jsonl":
+        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    if fmt == "ids":
+        return "".join(f"{r['id']}\n" for r in records)
+    if fmt == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(columns)
+        for r in records:
+            writer.writerow([_cell(r.get(c)) for c in columns])
+        return buf.getvalue()
+    if fmt in ("tsv", PLAIN):
+        lines = [] if fmt == PLAIN else ["\t".join(columns)]
+        lines += ["\t".join(_tsv_cell(r.get(c)) for c in columns) for r in records]
+        return "".join(line + "\n" for line in lines)
+    if not records:
+        return ""
+    from tabulate import tabulate
+
+    headers = [HEADERS[lang].get(c, c) for c in columns]
+    rows = [[_table_cell(r.get(c), c, wf, lang) for c in columns] for r in records]
+    return str(tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)) + "\n"
+
+
+def render_details(d: Details, fmt: str, *, lang: str, wf: Workflow) -> str:
+    record = details_record(d)
+    if fmt == "json":
+        return json.dumps(record, ensure_ascii=False, indent=2) + "\n"
+    if fmt == "jsonl":
+        return json.dumps(record, ensure_ascii=False) + "\n"
+    if fmt in ("csv", "tsv", "ids", PLAIN):
+        return render_rows([record], MACHINE_COLUMNS, fmt)
+    return _details_table(d, lang, wf)
+
+
+def _details_table(d: Details, lang: str, wf: Workflow) -> str:
+    h = HEADERS[lang]
+    t = d.ticket
+    status = wf.statuses.get(t.status)
+    out = [f"#{t.id}  {t.title}", ""]
+    facts = [
+        (h["status"], f"{status.label(lang) if status else t.status} ({t.status})"),
+        (h["priority"], t.priority),
+        (h["category"], t.category),
+        (h["requester"], t.requester),
+        (h["assignee"], t.assignee),
+        (h["organization"], t.organization),
+        (h["resolution"], t.resolution),
+        (h["follow_up_of"], f"#{t.follow_up_of}" if t.follow_up_of else None),
+        (h["created_at"], local(t.created_at)),
+        (h["updated_at"], local(t.updated_at)),
+        (h["participants"], ", ".join(d.participants) or None),
+    ]
+    facts += [(k, v) for k, v in sorted(t.fields.items())]
+    width = max(len(k) for k, _ in facts)
+    out += [f"{k + ':':<{width + 1}} {v}" for k, v in facts if v]
+    if t.description:
+        out += ["", h["description"] + ":", *("  " + line for line in t.description.splitlines())]
+    if d.attachments:
+        out += ["", h["attachments"] + ":"]
+        out += [f"  [{a.id}] {a.name}  {a.size} B  sha256:{a.sha256[:12]}" for a in d.attachments]
+    if d.comments:
+        out += ["", h["comments"] + ":"]
+        for c in d.comments:
+            tag = f" ({h['internal']})" if c.internal else ""
+            out.append(f"  {local(c.created_at)}  {c.author}{tag}")
+            out += ["    " + line for line in c.body.splitlines()]
+    if d.history:
+        out += ["", h["history"] + ":"]
+        for e in d.history:
+            move = ""
+            if e.to_status:
+                labels = [
+                    wf.statuses[s].label(lang) if s in wf.statuses else s
+                    for s in (e.from_status, e.to_status) if s
+                ]
+                move = " → ".join(labels)
+            extra = ", ".join(f"{k}={v}" for k, v in sorted(e.detail.items()) if k != "comment")
+            who = e.actor or h["system"]
+            out.append(f"  {local(e.at)}  {who}  {e.event}  {move}  {extra}".rstrip())
+    return "\n".join(out) + "\n"

@@ -1,0 +1,102 @@
+"""People and organizations: who is acting, and managing users and orgs."""
+
+from __future__ import annotations
+
+import re
+
+from .errors import Conflict, NotFound, PermissionDenied, UsageError
+from .store import Org, Store, User
+from .workflow import ROLES
+
+_EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+MAX_EMAIL = 254
+
+
+def check_email(value: str) -> str:
+    email = value.strip()
+    if not email or len(email) > MAX_EMAIL or not _EMAIL.match(email):
+        raise UsageError(f"{value!r} is not a valid email address")
+    return email.lower()
+
+
+def resolve_actor(store: Store, email: str, now: str) -> User:
+    """The acting person; on a database with no people yet, they become its admin."""
+    address = check_email(email)
+    user = store.user_by_email(address)
+    if user is not None:
+        return user
+    if store.count_users() == 0:
+        with store.write():
+            if store.count_users() == 0:
+                return store.add_user(address, address.split("@")[0], "admin", None, now)
+        user = store.user_by_email(address)
+        if user is not None:
+            return user
+    raise PermissionDenied(
+        f"unknown user {address}; an admin can add them with 'ticketcli user add {address}'"
+    )
+
+
+def require_admin(actor: User, what: str) -> None:
+    if actor.role != "admin":
+        raise PermissionDenied(f"only admins may {what}; {actor.email} is {actor.role}")
+
+
+def require_staff(actor: User, what: str) -> None:
+    if not actor.staff:
+        raise PermissionDenied(f"only agents and admins may {what}")
+
+
+def find_user(store: Store, email: str) -> User:
+    address = check_email(email)
+    user = store.user_by_email(address)
+    if user is None:
+        raise NotFound(f"no user {address}; add them with 'ticketcli user add {address}'")
+    return user
+
+
+def find_org(store: Store, name: str) -> Org:
+    org = store.org_by_name(name)
+    if org is None:
+        raise NotFound(f"no organization {name!r}; add it with 'ticketcli org add {name!r}'")
+    return org
+
+
+def add_user(store: Store, actor: User, now: str, email: str, name: str | None,
+             role: str, org_name: str | None) -> User:
+    require_admin(actor, "add people")
+    if role not in ROLES:
+        raise UsageError(f"unknown role {role!r}; choose one of: {', '.join(ROLES)}")
+    address = check_email(email)
+    with store.write():
+        org_id = find_org(store, org_name).id if org_name else None
+        if store.user_by_email(address) is not None:
+            raise Conflict(f"user {address} already exists")
+        return store.add_user(address, name or address.split("@")[0], role, org_id, now)
+
+
+def list_users(store: Store, actor: User) -> list[User]:
+    require_admin(actor, "list people")
+    return store.users()
+
+
+def add_org(store: Store, actor: User, now: str, name: str, manager: str | None) -> Org:
+    require_admin(actor, "add organizations")
+    clean = name.strip()
+    if not clean or len(clean) > 200 or any(ch < " " for ch in clean):
+        raise UsageError("an organization name must be 1-200 printable characters")
+    with store.write():
+        manager_id = None
+        if manager:
+            user = find_user(store, manager)
+            if not user.staff:
+                raise UsageError(f"a project manager must be an agent; {user.email} is a customer")
+            manager_id = user.id
+        if store.org_by_name(clean) is not None:
+            raise Conflict(f"organization {clean!r} already exists")
+        return store.add_org(clean, manager_id, now)
+
+
+def list_orgs(store: Store, actor: User) -> list[Org]:
+    require_staff(actor, "list organizations")
+    return store.orgs()

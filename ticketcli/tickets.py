@@ -1,0 +1,359 @@
+"""Use cases on tickets: open, show, list, comment, set status, share, assign.
+
+Each function takes the store, the acting user and the time, checks the rules
+(workflow and visibility), and performs its writes in one transaction. Nothing
+here prints or parses arguments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .errors import Conflict, PermissionDenied, UsageError
+from .people import check_email, find_user
+from .store import Attachment, Comment, HistoryEntry, Store, Ticket, TicketQuery, User
+from .workflow import Workflow
+
+MAX_TITLE = 300
+MAX_BODY = 1_000_000
+MAX_ATTACHMENT = 25 * 1024 * 1024
+MAX_ATTACHMENTS = 20
+
+
+@dataclass(frozen=True)
+class NewFile:
+    name: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class Details:
+    ticket: Ticket
+    participants: list[str]
+    comments: list[Comment]
+    attachments: list[Attachment]
+    history: list[HistoryEntry]
+
+
+@dataclass(frozen=True)
+class Change:
+    id: int
+    from_status: str
+    to_status: str
+
+
+# -- checks -------------------------------------------------------------------
+
+
+def check_id(ticket_id: int) -> int:
+    if ticket_id <= 0:
+        raise UsageError(f"ticket ids are positive whole numbers, not {ticket_id}")
+    return ticket_id
+
+
+def check_title(title: str) -> str:
+    clean = " ".join(title.split())
+    if not clean:
+        raise UsageError("a ticket needs a non-empty title")
+    if len(clean) > MAX_TITLE:
+        raise UsageError(f"a title is at most {MAX_TITLE} characters (got {len(clean)})")
+    return clean
+
+
+def check_body(body: str, what: str = "body") -> str:
+    if "\x00" in body:
+        raise UsageError(f"the {what} contains a NUL character; send text, or attach the file")
+    if len(body) > MAX_BODY:
+        raise UsageError(f"the {what} is at most {MAX_BODY} characters (got {len(body)})")
+    return body
+
+
+def check_files(files: Sequence[NewFile]) -> None:
+    if len(files) > MAX_ATTACHMENTS:
+        raise UsageError(f"at most {MAX_ATTACHMENTS} attachments at a time")
+    for f in files:
+        if len(f.content) > MAX_ATTACHMENT:
+            raise UsageError(
+                f"attachment {f.name} is {len(f.content)} bytes; the limit is {MAX_ATTACHMENT}"
+            )
+
+
+def visible(store: Store, actor: User, ticket_id: int) -> Ticket:
+    """The ticket, if it exists and ``actor`` may see it."""
+    ticket = store.ticket(check_id(ticket_id))
+    if not store.can_see(actor, ticket.id):
+        raise PermissionDenied(f"ticket {ticket_id} is not visible to {actor.email}")
+    return ticket
+
+
+def move_side(actor: User, ticket: Ticket) -> str:
+    """Which role of the workflow's moves the actor plays on this ticket."""
+    if actor.staff:
+        return "agent"
+    return "requester" if actor.id == ticket.requester_id else "participant"
+
+
+def _check_if_status(ticket: Ticket, if_status: str | None) -> None:
+    if if_status is not None and ticket.status != if_status:
+        raise Conflict(
+            f"ticket {ticket.id} is {ticket.status}, not {if_status}; someone changed it first"
+        )
+
+
+def _follow_up_hint(ticket: Ticket) -> str:
+    return (
+        f"ticket {ticket.id} is {ticket.status}, which is final; open a follow-up with "
+        f'"ticketcli open --follow-up {ticket.id} TITLE"'
+    )
+
+
+def _store_files(store: Store, actor: User, ticket_id: int, comment_id: int | None,
+                 files: Sequence[NewFile], now: str) -> None:
+    for f in files:
+        digest = hashlib.sha256(f.content).hexdigest()
+        store.add_attachment(ticket_id, comment_id, actor.id, f.name, f.content, digest, now)
+        store.add_history(ticket_id, actor.id, now, "attachment",
+                          detail={"name": f.name, "size": len(f.content), "sha256": digest})
+
+
+def _move(store: Store, wf: Workflow, actor_id: int | None, ticket: Ticket, target: str,
+          now: str, resolution: str | None = None, reason: str | None = None) -> Change:
+    store.set_status(ticket.id, target, wf.phase_of(target), now, resolution)
+    detail: dict[str, str] = {}
+    if resolution:
+        detail["resolution"] = resolution
+    if reason:
+        detail["reason"] = reason
+    store.add_history(ticket.id, actor_id, now, "status", ticket.status, target, detail or None)
+    return Change(ticket.id, ticket.status, target)
+
+
+# -- use cases ------------------------------------------------------------------
+
+
+def open_ticket(store: Store, actor: User, now: str, *, title: str, body: str,
+                priority: str | None, category: str | None, requester: str | None,
+                fields: dict[str, str], files: Sequence[NewFile],
+                follow_up: int | None) -> int:
+    wf = store.workflow()
+    title = check_title(title)
+    body = check_body(body, "description")
+    check_files(files)
+    prio = wf.check_priority(priority) if priority else wf.default_priority
+    cat = category.strip() or None if category is not None else None
+    with store.write():
+        who = actor
+        if requester is not None:
+            address = check_email(requester)
+            if address != actor.email:
+                if not actor.staff:
+                    raise PermissionDenied("customers open tickets for themselves only")
+                found = store.user_by_email(address)
+                if found is None:
+                    if not wf.allow_unregistered:
+                        raise PermissionDenied(
+                            f"{address} is not registered, and the {wf.name} workflow accepts "
+                            "tickets from registered users only; add them with 'ticketcli user add'"
+                        )
+                    found = store.add_user(address, address.split("@")[0], "customer", None, now)
+                who = found
+        if follow_up is not None:
+            original = visible(store, actor, follow_up)
+            if original.phase not in ("closed", "cancelled") and not wf.is_final(original.status):
+                raise Conflict(
+                    f"ticket {original.id} is still {original.status}; comment on it instead "
+                    "of opening a follow-up"
+                )
+            if cat is None:
+                cat = original.category
+        ticket_id = store.insert_ticket(
+            title=title, description=body, status=wf.initial, phase=wf.phase_of(wf.initial),
+            priority=prio, category=cat, requester_id=who.id, org_id=who.org_id,
+            fields=fields, follow_up_of=follow_up, now=now,
+        )
+        detail: dict[str, object] = {"title": title}
+        if follow_up is not None:
+            detail["follow_up_of"] = follow_up
+            store.add_history(follow_up, actor.id, now, "follow_up", detail={"ticket": ticket_id})
+        store.add_history(ticket_id, actor.id, now, "opened", None, wf.initial, detail)
+        _store_files(store, actor, ticket_id, None, files, now)
+    return ticket_id
+
+
+def show(store: Store, actor: User, ticket_id: int) -> Details:
+    ticket = visible(store, actor, ticket_id)
+    staff = actor.staff
+    return Details(
+        ticket=ticket,
+        participants=[u.email for u in store.participants(ticket.id)],
+        comments=store.comments(ticket.id, internal=staff),
+        attachments=store.attachments(ticket.id, internal=staff),
+        history=store.history(ticket.id, internal=staff),
+    )
+
+
+def list_tickets(store: Store, actor: User, *, statuses: Sequence[str], include_all: bool,
+                 priority: str | None, requester: str | None, assignee: str | None,
+                 search: str | None, limit: int | None) -> tuple[list[Ticket], bool]:
+    wf = store.workflow()
+    for s in statuses:
+        wf.status(s)
+    if priority is not None:
+        wf.check_priority(priority)
+    chosen = list(dict.fromkeys(statuses))
+    if not chosen and not include_all:
+        chosen = wf.active_statuses()
+    q = TicketQuery(statuses=chosen, priority=priority, search=search, limit=limit, viewer=actor)
+    empty: tuple[list[Ticket], bool] = ([], False)
+    if requester is not None:
+        user = store.user_by_email(check_email(requester))
+        if user is None:
+            return empty
+        q.requester_id = user.id
+    if assignee is not None:
+        user = actor if assignee == "me" else store.user_by_email(check_email(assignee))
+        if user is None:
+            return empty
+        q.assignee_id = user.id
+    if search is not None and not search.strip():
+        raise UsageError("--search needs some text to look for")
+    return store.list_tickets(q)
+
+
+def comment(store: Store, actor: User, now: str, ticket_id: int, *, body: str,
+            internal: bool, status: str | None, files: Sequence[NewFile],
+            if_status: str | None = None) -> Change | None:
+    """Add a reply or an internal note; returns the status change it caused, if any."""
+    wf = store.workflow()
+    body = check_body(body, "comment")
+    if not body.strip():
+        raise UsageError("a comment needs some text")
+    check_files(files)
+    if internal and not actor.staff:
+        raise PermissionDenied("only agents and admins may write internal notes")
+    if status is not None:
+        wf.status(status)
+    with store.write():
+        ticket = visible(store, actor, ticket_id)
+        _check_if_status(ticket, if_status)
+        if wf.is_final(ticket.status):
+            raise Conflict(_follow_up_hint(ticket))
+        target: str | None = None
+        if status is not None:
+            if status != ticket.status:
+                wf.check_move(move_side(actor, ticket), ticket.status, status, ticket.id)
+                target = status
+        elif not internal:
+            target = wf.reply_target("agent" if actor.staff else "requester", ticket.status)
+        comment_id = store.add_comment(ticket.id, actor.id, body, internal, now)
+        store.add_history(ticket.id, actor.id, now, "note" if internal else "comment",
+                          detail={"comment": comment_id})
+        _store_files(store, actor, ticket.id, comment_id, files, now)
+        store.touch(ticket.id, now, requester_activity=not internal and not actor.staff)
+        if target is not None:
+            return _move(store, wf, actor.id, ticket, target, now,
+                         reason=None if status is not None else "reply")
+    return None
+
+
+def set_status(store: Store, actor: User, now: str, ticket_id: int, status: str, *,
+               resolution: str | None, note: str | None,
+               if_status: str | None = None) -> Change | None:
+    """Move a ticket by hand; returns None when it already had that status."""
+    wf = store.workflow()
+    wf.status(status)
+    if resolution is not None:
+        wf.check_resolution(resolution)
+    if note is not None:
+        note = check_body(note, "note")
+        if not note.strip():
+            raise UsageError("--note needs some text")
+    with store.write():
+        ticket = visible(store, actor, ticket_id)
+        _check_if_status(ticket, if_status)
+        if ticket.status == status:
+            return None
+        wf.check_move(move_side(actor, ticket), ticket.status, status, ticket.id)
+        if note is not None:
+            # Staff notes on a status change are internal; a requester's is a reply.
+            cid = store.add_comment(ticket.id, actor.id, note, actor.staff, now)
+            store.add_history(ticket.id, actor.id, now, "note" if actor.staff else "comment",
+                              detail={"comment": cid})
+        if not actor.staff:
+            store.touch(ticket.id, now, requester_activity=True)
+        return _move(store, wf, actor.id, ticket, status, now, resolution)
+
+
+def share(store: Store, actor: User, now: str, ticket_id: int, emails: Sequence[str],
+          *, remove: bool) -> list[tuple[str, bool]]:
+    """Add (or remove) participants; returns (email, changed) for each address."""
+    wf = store.workflow()
+    addresses = list(dict.fromkeys(check_email(e) for e in emails))
+    if not addresses:
+        raise UsageError("name at least one email to share with")
+    results: list[tuple[str, bool]] = []
+    with store.write():
+        ticket = visible(store, actor, ticket_id)
+        is_requester = actor.id == ticket.requester_id
+        for address in addresses:
+            user = find_user(store, address)
+            if remove:
+                if not (actor.staff or is_requester or user.id == actor.id):
+                    raise PermissionDenied(
+                        f"only staff, the requester or {address} may remove {address}"
+                    )
+                changed = store.remove_participant(ticket.id, user.id)
+                event = "unshared"
+            else:
+                if not (actor.staff or is_requester):
+                    raise PermissionDenied(
+                        f"only staff and the requester may share ticket {ticket.id}"
+                    )
+                _check_sharing_rule(store, wf, ticket, user)
+                changed = user.id != ticket.requester_id and store.add_participant(
+                    ticket.id, user.id, now
+                )
+                event = "shared"
+            if changed:
+                store.add_history(ticket.id, actor.id, now, event, detail={"user": user.email})
+                store.touch(ticket.id, now)
+            results.append((user.email, changed))
+    return results
+
+
+def _check_sharing_rule(store: Store, wf: Workflow, ticket: Ticket, user: User) -> None:
+    if wf.sharing != "organization":
+        return
+    if ticket.org_id is not None:
+        if user.org_id == ticket.org_id:
+            return
+        org = store.org_by_id(ticket.org_id)
+        if org is not None and org.manager_id == user.id:
+            return
+    where = ticket.organization or "no organization"
+    raise PermissionDenied(
+        f"ticket {ticket.id} can be shared only with members of {where} or its project "
+        f"manager; {user.email} is neither"
+    )
+
+
+def assign(store: Store, actor: User, now: str, ticket_id: int, email: str | None) -> bool:
+    """Assign a ticket to an agent (None unassigns); returns whether anything changed."""
+    if not actor.staff:
+        raise PermissionDenied("only agents and admins may assign tickets")
+    with store.write():
+        ticket = visible(store, actor, ticket_id)
+        user = None
+        if email is not None:
+            user = actor if email == "me" else find_user(store, email)
+            if not user.staff:
+                raise UsageError(f"tickets are assigned to agents; {user.email} is a customer")
+        new_id = user.id if user else None
+        if new_id == ticket.assignee_id:
+            return False
+        store.set_assignee(ticket.id, new_id, now)
+        store.add_history(ticket.id, actor.id, now, "assigned",
+                          detail={"from": ticket.assignee, "to": user.email if user else None})
+        return True
