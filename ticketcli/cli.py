@@ -18,7 +18,7 @@ from .errors import ExitCode, TicketError, UsageError
 class TicketGroup(TyperGroup):
     """Turns every failure into one ``Error: ...`` line on stderr and an exit code."""
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
         code: int
         try:
@@ -31,12 +31,12 @@ class TicketGroup(TyperGroup):
 
             err = translate(e, "the database")
             code = _fail(err.message, err.code)
-        except typer._click.exceptions.UsageError as e:  # type: ignore[attr-defined]
+        except typer._click.exceptions.UsageError as e:
             hint = ""
             if e.ctx is not None:
                 hint = f" (see '{e.ctx.command_path} --help')"
             code = _fail(e.format_message() + hint, ExitCode.USAGE)
-        except typer._click.exceptions.ClickException as e:  # type: ignore[attr-defined]
+        except typer._click.exceptions.ClickException as e:
             code = _fail(e.format_message(), ExitCode(e.exit_code or 1))
         except (typer.Abort, KeyboardInterrupt):
             sys.stderr.write("Aborted.\n")

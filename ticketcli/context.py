@@ -71,7 +71,9 @@ class Context:
         try:
             value = float(raw)
         except ValueError:
-            raise UsageError(f"TICKETCLI_BUSY_TIMEOUT must be a number of seconds, not {raw!r}")
+            raise UsageError(
+                f"TICKETCLI_BUSY_TIMEOUT must be a number of seconds, not {raw!r}"
+            ) from None
         return max(value, 0.0)
 
     # -- resources ----------------------------------------------------------------

@@ -394,7 +394,7 @@ class Store:
             return True
         clause, params = self.visibility(user)
         return bool(
-            self._one(f"SELECT 1 FROM tickets t WHERE t.id = ? AND {clause}", (ticket_id, *params))
+            self._one(f"SELECT 1 FROM tickets t WHERE t.id = ? AND {clause}", (ticket_id, *params))  # noqa: S608 (fixed SQL fragments only)
         )
 
     @staticmethod
@@ -456,7 +456,7 @@ class Store:
 
     def comments(self, ticket_id: int, *, internal: bool) -> list[Comment]:
         rows = self.conn.execute(
-            "SELECT c.id, u.email, c.body, c.internal, c.created_at FROM comments c "
+            "SELECT c.id, u.email, c.body, c.internal, c.created_at FROM comments c "  # noqa: S608 (fixed SQL fragments only)
             "JOIN users u ON u.id = c.author_id WHERE c.ticket_id = ? "
             + ("" if internal else "AND c.internal = 0 ")
             + "ORDER BY c.id",
@@ -475,7 +475,7 @@ class Store:
 
     def attachments(self, ticket_id: int, *, internal: bool) -> list[Attachment]:
         rows = self.conn.execute(
-            "SELECT a.id, a.name, a.size, a.sha256, a.created_at, u.email FROM attachments a "
+            "SELECT a.id, a.name, a.size, a.sha256, a.created_at, u.email FROM attachments a "  # noqa: S608 (fixed SQL fragments only)
             "LEFT JOIN users u ON u.id = a.uploader_id "
             "LEFT JOIN comments c ON c.id = a.comment_id WHERE a.ticket_id = ? "
             + ("" if internal else "AND coalesce(c.internal, 0) = 0 ")
@@ -589,7 +589,7 @@ class Store:
             like = f"%{escaped}%"
             internal = "" if viewer is None or viewer.staff else " AND c.internal = 0"
             return (
-                "(t.title LIKE ? ESCAPE '\\' OR t.description LIKE ? ESCAPE '\\' OR t.id IN "
+                "(t.title LIKE ? ESCAPE '\\' OR t.description LIKE ? ESCAPE '\\' OR t.id IN "  # noqa: S608 (fixed SQL fragments only)
                 "(SELECT c.ticket_id FROM comments c WHERE c.body LIKE ? ESCAPE '\\'"
                 + internal + "))",
                 [like, like, like],
@@ -597,7 +597,7 @@ class Store:
         match = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
         internal = "" if viewer is None or viewer.staff else " AND c.internal = 0"
         return (
-            "(t.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?) OR t.id IN "
+            "(t.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?) OR t.id IN "  # noqa: S608 (fixed SQL fragments only)
             "(SELECT c.ticket_id FROM comments_fts f JOIN comments c ON c.id = f.rowid "
             "WHERE comments_fts MATCH ?" + internal + "))",
             [match, match],

@@ -46,7 +46,9 @@ def read_text(c: Context, source: str, what: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise UsageError(f"the {what} is not UTF-8 text; attach binary files with --attach")
+        raise UsageError(
+            f"the {what} is not UTF-8 text; attach binary files with --attach"
+        ) from None
 
 
 def _read_file(path: Path, what: str, limit: int) -> bytes:

@@ -99,7 +99,9 @@ def list_(
         list[str] | None,
         typer.Option("--status", "-s", metavar="S", help="Only this status (repeatable)."),
     ] = None,
-    all_: Annotated[bool, typer.Option("--all", "-a", help="Include closed and cancelled.")] = False,
+    all_: Annotated[
+        bool, typer.Option("--all", "-a", help="Include closed and cancelled.")
+    ] = False,
     priority: Annotated[str | None, typer.Option("--priority", metavar="P")] = None,
     requester: Annotated[str | None, typer.Option("--requester", metavar="EMAIL")] = None,
     assignee: Annotated[

@@ -1,0 +1,112 @@
+"""Shared fixtures: an isolated home for every test, and a Desk to drive the CLI.
+
+No test touches the real home directory: HOME and the XDG directories point
+into tmp_path, and the ticketcli environment variables are cleared.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from ticketcli.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN = "admin@example.com"
+AGENT = "agent@example.com"
+CUSTOMER = "anna@example.com"
+OTHER = "bruno@example.com"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    for var in ("TICKETCLI_DB", "TICKETCLI_USER", "TICKETCLI_CONFIG", "LC_ALL", "LC_MESSAGES",
+                "TICKETCLI_BUSY_TIMEOUT", "TICKETCLI_DEBUG"):
+        monkeypatch.delenv(var, raising=False)
+    yield home
+
+
+class Desk:
+    """A help desk on a real database file, driven through the CLI."""
+
+    def __init__(self, db: Path) -> None:
+        self.db = db
+        self.runner = CliRunner()
+
+    def run(self, *args: str, as_: str | None = ADMIN, input: str | bytes | None = None,
+            expect: int | None = 0, env: dict[str, str] | None = None) -> Any:
+        argv = ["--db", str(self.db)]
+        if as_ is not None:
+            argv += ["--as", as_]
+        argv += list(args)
+        result = self.runner.invoke(app, argv, input=input, env=env)
+        if expect is not None and result.exit_code != expect:
+            pytest.fail(
+                f"ticketcli {' '.join(argv)} exited {result.exit_code}, expected {expect}\n"
+                f"stdout: {result.stdout!r}\nstderr: {result.stderr!r}\n"
+                f"exception: {result.exception!r}"
+            )
+        if result.exit_code != 0:
+            assert "Traceback" not in result.stderr + result.stdout
+        return result
+
+    def open(self, title: str = "Printer on fire", *args: str, as_: str | None = ADMIN) -> int:
+        out = self.run("open", title, *args, as_=as_).stdout
+        return int(out.strip())
+
+    def json(self, *args: str, as_: str | None = ADMIN) -> Any:
+        return json.loads(self.run(*args, "--format", "json", as_=as_).stdout)
+
+    def ticket(self, ticket_id: int, as_: str | None = ADMIN) -> dict[str, Any]:
+        data = self.json("show", str(ticket_id), as_=as_)
+        assert isinstance(data, dict)
+        return data
+
+    def status(self, ticket_id: int) -> str:
+        return str(self.ticket(ticket_id)["status"])
+
+
+def make_desk(tmp_path: Path, preset: str = "standard", name: str = "desk.db") -> Desk:
+    """A desk with an admin, an agent and two customers in organization Acme."""
+    d = Desk(tmp_path / name)
+    d.run("init", "--preset", preset, as_=None)
+    d.run("org", "add", "Acme")
+    d.run("user", "add", AGENT, "--role", "agent", "--name", "Agnese Agente")
+    d.run("user", "add", CUSTOMER, "--org", "Acme", "--name", "Anna")
+    d.run("user", "add", OTHER, "--name", "Bruno")
+    return d
+
+
+@pytest.fixture
+def desk(tmp_path: Path) -> Desk:
+    return make_desk(tmp_path)
+
+
+@pytest.fixture
+def desk_factory(tmp_path: Path) -> Callable[[str], Desk]:
+    return lambda preset: make_desk(tmp_path, preset, f"{preset}.db")
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, input: bytes | None = None,
+            timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+    """ticketcli in a real subprocess (for concurrency, crashes and start-up)."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "ticketcli", *args],
+        input=input, capture_output=True, env=full_env, timeout=timeout, cwd=ROOT,
+    )
