@@ -135,9 +135,9 @@ def root(
 
 
 def _register() -> None:
-    from .commands import init, people, stale, tickets
+    from .commands import doctor, init, people, stale, tickets
 
-    for module in (init, tickets, stale, people):
+    for module in (init, tickets, stale, people, doctor):
         module.register(app)
 
 

@@ -59,6 +59,8 @@ def m001_initial(db: Any) -> None:
             # When the stale clock last restarted: the last status change or the
             # last activity from the requester side, whichever came later.
             "activity_at": str,
+            # The stale clock value a reminder was last recorded for: one per period.
+            "reminded_for": str,
         },
         pk="id",
         not_null={

@@ -30,7 +30,8 @@ HEADERS: dict[str, dict[str, str]] = {
         "comments": "Comments", "history": "History", "attachments": "Attachments",
         "follow_up_of": "Follow-up of", "fields": "Fields", "internal": "internal note",
         "system": "(automatic)", "size": "Size", "sha256": "SHA-256", "at": "When",
-        "actor": "Who", "event": "Event", "detail": "Detail",
+        "actor": "Who", "event": "Event", "detail": "Detail", "check": "Check",
+        "state": "State",
     },
     "it": {
         "id": "ID", "title": "Titolo", "status": "Stato", "phase": "Fase",
@@ -43,7 +44,7 @@ HEADERS: dict[str, dict[str, str]] = {
         "attachments": "Allegati", "follow_up_of": "Seguito di", "fields": "Campi",
         "internal": "nota interna", "system": "(automatico)", "size": "Dimensione",
         "sha256": "SHA-256", "at": "Quando", "actor": "Chi", "event": "Evento",
-        "detail": "Dettaglio",
+        "detail": "Dettaglio", "check": "Controllo", "state": "Esito",
     },
 }
 

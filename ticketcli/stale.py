@@ -3,41 +3,88 @@
 Each batch is its own ``BEGIN IMMEDIATE`` transaction that selects the tickets
 that are stale *now*, inside the lock, then moves them and writes their history
 rows. A ticket that got a reply a moment earlier no longer matches and is left
-alone; two runs at once cannot both move the same ticket.
+alone; two runs at once cannot both move the same ticket. Staff commands wait
+at most one short batch for the lock.
+
+A rule with ``remind_after`` also records one ``reminder`` event per waiting
+period (per value of the ticket's stale clock) once the ticket has been idle
+that long; the closure itself still waits for the full idle time.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .clock import iso
 from .store import Store
 from .tickets import Change, _move
+from .workflow import StaleRule
 
 BATCH = 200
 
 
+@dataclass
+class StaleReport:
+    changes: list[Change] = field(default_factory=list)
+    reminders: list[int] = field(default_factory=list)
+
+
 def close_stale(store: Store, now: datetime, *, dry_run: bool = False,
-                limit: int | None = None, batch: int = BATCH) -> list[Change]:
+                limit: int | None = None, batch: int = BATCH) -> StaleReport:
     wf = store.workflow()
     stamp = iso(now)
-    changes: list[Change] = []
+    report = StaleReport()
     for rule in wf.stale:
         cutoff = iso(now - timedelta(seconds=rule.after))
         after_id = 0
-        while limit is None or len(changes) < limit:
-            size = batch if limit is None else min(batch, limit - len(changes))
-            if dry_run:
+        while limit is None or len(report.changes) < limit:
+            size = batch if limit is None else min(batch, limit - len(report.changes))
+            with _maybe_write(store, dry_run):
                 ids = store.stale_ids(rule.sources, rule.since, cutoff, size, after_id)
-                changes.extend(Change(i, store.ticket(i).status, rule.to) for i in ids)
-            else:
-                with store.write():
-                    ids = store.stale_ids(rule.sources, rule.since, cutoff, size, after_id)
-                    for i in ids:
-                        ticket = store.ticket(i)
-                        changes.append(_move(store, wf, None, ticket, rule.to, stamp,
-                                             reason="stale"))
+                for i in ids:
+                    ticket = store.ticket(i)
+                    if dry_run:
+                        report.changes.append(Change(i, ticket.status, rule.to))
+                    else:
+                        report.changes.append(
+                            _move(store, wf, None, ticket, rule.to, stamp, reason="stale")
+                        )
             if len(ids) < size:
                 break
             after_id = ids[-1]
-    return changes
+        if rule.remind_after is not None:
+            _remind(store, rule, now, stamp, cutoff, dry_run, batch, report)
+    return report
+
+
+def _remind(store: Store, rule: StaleRule, now: datetime, stamp: str, cutoff: str,
+            dry_run: bool, batch: int, report: StaleReport) -> None:
+    assert rule.remind_after is not None
+    due = iso(now - timedelta(seconds=rule.remind_after))
+    after_id = 0
+    while True:
+        with _maybe_write(store, dry_run):
+            found = store.remind_ids(rule.sources, rule.since, cutoff, due, batch, after_id)
+            # clock in (cutoff, due]: idle long enough to warn, not yet long enough to close
+            for ticket_id, clock_value in found:
+                report.reminders.append(ticket_id)
+                if dry_run:
+                    continue
+                store.mark_reminded(ticket_id, clock_value)
+                closes_at = datetime.strptime(clock_value, "%Y-%m-%dT%H:%M:%SZ") + timedelta(
+                    seconds=rule.after
+                )
+                store.add_history(
+                    ticket_id, None, stamp, "reminder",
+                    detail={"closes_at": closes_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                            "to": rule.to},
+                )
+        if len(found) < batch:
+            return
+        after_id = found[-1][0]
+
+
+def _maybe_write(store: Store, dry_run: bool) -> AbstractContextManager[object]:
+    return nullcontext() if dry_run else store.write()

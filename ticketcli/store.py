@@ -538,6 +538,24 @@ class Store:
             for r in rows
         ]
 
+    # -- health ---------------------------------------------------------------------
+
+    def pragma(self, name: str) -> Any:
+        """The value of a read-only PRAGMA from a fixed list."""
+        allowed = ("user_version", "journal_mode", "application_id", "page_size",
+                   "page_count", "freelist_count", "synchronous", "foreign_keys")
+        if name not in allowed:
+            raise ValueError(name)
+        return self._one(f"PRAGMA {name}")
+
+    def integrity_problems(self, limit: int = 20) -> list[str]:
+        rows = self.conn.execute(f"PRAGMA integrity_check({int(limit):d})").fetchall()
+        found = [str(r[0]) for r in rows]
+        return [] if found == ["ok"] else found
+
+    def foreign_key_problems(self) -> int:
+        return len(self.conn.execute("PRAGMA foreign_key_check").fetchall())
+
     def count_tickets(self) -> int:
         return int(self._one("SELECT count(*) FROM tickets"))
 
@@ -605,10 +623,14 @@ class Store:
 
     # -- close-stale ----------------------------------------------------------------
 
+    @staticmethod
+    def _clock_column(clock: str) -> str:
+        return "activity_at" if clock == "requester_activity" else "status_changed_at"
+
     def stale_ids(self, sources: Sequence[str], clock: str, cutoff: str, limit: int,
                   after_id: int = 0) -> list[int]:
         """Ids of tickets in ``sources`` whose stale clock is at or before ``cutoff``."""
-        column = "activity_at" if clock == "requester_activity" else "status_changed_at"
+        column = self._clock_column(clock)
         marks = ", ".join("?" * len(sources))
         rows = self.conn.execute(
             f"SELECT id FROM tickets WHERE status IN ({marks}) AND {column} <= ? "  # noqa: S608
@@ -616,3 +638,22 @@ class Store:
             (*sources, cutoff, after_id, limit),
         )
         return [int(r[0]) for r in rows]
+
+    def remind_ids(self, sources: Sequence[str], clock: str, idle_from: str, idle_until: str,
+                   limit: int, after_id: int = 0) -> list[tuple[int, str]]:
+        """Tickets due a reminder: clock in (idle_from, idle_until], none yet for its value."""
+        column = self._clock_column(clock)
+        marks = ", ".join("?" * len(sources))
+        rows = self.conn.execute(
+            f"SELECT id, {column} FROM tickets WHERE status IN ({marks}) "  # noqa: S608
+            f"AND {column} <= ? AND {column} > ? "
+            f"AND (reminded_for IS NULL OR reminded_for <> {column}) "
+            "AND id > ? ORDER BY id LIMIT ?",
+            (*sources, idle_until, idle_from, after_id, limit),
+        )
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+    def mark_reminded(self, ticket_id: int, clock_value: str) -> None:
+        self.conn.execute(
+            "UPDATE tickets SET reminded_for = ? WHERE id = ?", (clock_value, ticket_id)
+        )

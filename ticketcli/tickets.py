@@ -7,7 +7,6 @@ here prints or parses arguments.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -111,6 +110,8 @@ def _follow_up_hint(ticket: Ticket) -> str:
 
 def _store_files(store: Store, actor: User, ticket_id: int, comment_id: int | None,
                  files: Sequence[NewFile], now: str) -> None:
+    import hashlib
+
     for f in files:
         digest = hashlib.sha256(f.content).hexdigest()
         store.add_attachment(ticket_id, comment_id, actor.id, f.name, f.content, digest, now)

@@ -45,15 +45,18 @@ def close_stale_cmd(
         raise UsageError("--limit must be 0 or more")
     moment = parse(now) if now is not None else c.now()
     store = c.store()
-    changes = close_stale(store, moment, dry_run=dry_run, limit=limit)
+    report = close_stale(store, moment, dry_run=dry_run, limit=limit)
     if quiet:
         return
+    changes = report.changes
     records = [{"id": ch.id, "from": ch.from_status, "to": ch.to_status} for ch in changes]
     fmt = c.format(fmt)
     c.out(render_rows(records, ["id", "from", "to"], fmt, lang=c.lang, wf=store.workflow()))
-    if fmt in ("table",):
+    if fmt == "table":
         verb = "would change" if dry_run else "changed"
-        c.say(f"close-stale {verb} {len(changes)} ticket(s).")
+        reminded = "would remind" if dry_run else "reminded"
+        c.say(f"close-stale {verb} {len(changes)} ticket(s), {reminded} "
+              f"{len(report.reminders)}.")
 
 
 def register(app: typer.Typer) -> None:

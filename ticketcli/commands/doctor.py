@@ -1,0 +1,43 @@
+"""doctor: report the health of the database; non-zero exit when something is wrong."""
+
+from __future__ import annotations
+
+import typer
+
+from ..errors import ExitCode, TicketError
+from ..output import render_rows
+from . import FormatOption, check_format, context
+
+
+def doctor(ctx: typer.Context, fmt: FormatOption = None) -> None:
+    """Check the database: integrity, schema, SQLite version, journal, filesystem, permissions.
+
+    Exits 0 when all is well (warnings included), 1 when a check fails.
+
+    Examples:
+      ticketcli doctor
+      ticketcli --db /srv/helpdesk.db doctor --format json
+    """
+    from ..doctor import run_checks
+    from ..store import Store
+
+    c = context(ctx)
+    check_format(fmt)
+    path = c.db_path
+    if not path.exists():
+        raise TicketError(f"no database at {path}; run 'ticketcli init' to create one")
+    store = Store.open(path, busy_timeout=c.busy_timeout)
+    try:
+        checks = run_checks(store)
+    finally:
+        store.close()
+    records = [{"check": k.name, "state": k.state, "detail": k.detail} for k in checks]
+    c.out(render_rows(records, ["check", "state", "detail"], c.format(fmt), lang=c.lang))
+    failed = [k.name for k in checks if k.state == "fail"]
+    if failed:
+        c.say(f"doctor: {len(failed)} check(s) failed: {', '.join(failed)}")
+        raise typer.Exit(int(ExitCode.ERROR))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("doctor")(doctor)
