@@ -17,6 +17,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from . import events
 from .clock import iso
 from .store import Store
 from .tickets import Change, _move
@@ -76,7 +77,7 @@ def _remind(store: Store, rule: StaleRule, now: datetime, stamp: str, cutoff: st
                 closes_at = datetime.strptime(clock_value, "%Y-%m-%dT%H:%M:%SZ") + timedelta(
                     seconds=rule.after
                 )
-                store.add_history(
+                events.record(store,
                     ticket_id, None, stamp, "reminder",
                     detail={"closes_at": closes_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
                             "to": rule.to},

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from . import events
 from .errors import Conflict, PermissionDenied, UsageError
 from .people import check_email, find_user
 from .store import Attachment, Comment, HistoryEntry, Store, Ticket, TicketQuery, User
@@ -115,7 +116,7 @@ def _store_files(store: Store, actor: User, ticket_id: int, comment_id: int | No
     for f in files:
         digest = hashlib.sha256(f.content).hexdigest()
         store.add_attachment(ticket_id, comment_id, actor.id, f.name, f.content, digest, now)
-        store.add_history(ticket_id, actor.id, now, "attachment",
+        events.record(store, ticket_id, actor.id, now, "attachment",
                           detail={"name": f.name, "size": len(f.content), "sha256": digest})
 
 
@@ -127,7 +128,8 @@ def _move(store: Store, wf: Workflow, actor_id: int | None, ticket: Ticket, targ
         detail["resolution"] = resolution
     if reason:
         detail["reason"] = reason
-    store.add_history(ticket.id, actor_id, now, "status", ticket.status, target, detail or None)
+    events.record(store, ticket.id, actor_id, now, "status", ticket.status, target,
+                  detail or None)
     return Change(ticket.id, ticket.status, target)
 
 
@@ -177,8 +179,9 @@ def open_ticket(store: Store, actor: User, now: str, *, title: str, body: str,
         detail: dict[str, object] = {"title": title}
         if follow_up is not None:
             detail["follow_up_of"] = follow_up
-            store.add_history(follow_up, actor.id, now, "follow_up", detail={"ticket": ticket_id})
-        store.add_history(ticket_id, actor.id, now, "opened", None, wf.initial, detail)
+            events.record(store, follow_up, actor.id, now, "follow_up",
+                          detail={"ticket": ticket_id})
+        events.record(store, ticket_id, actor.id, now, "opened", None, wf.initial, detail)
         _store_files(store, actor, ticket_id, None, files, now)
     return ticket_id
 
@@ -249,7 +252,7 @@ def comment(store: Store, actor: User, now: str, ticket_id: int, *, body: str,
         elif not internal:
             target = wf.reply_target("agent" if actor.staff else "requester", ticket.status)
         comment_id = store.add_comment(ticket.id, actor.id, body, internal, now)
-        store.add_history(ticket.id, actor.id, now, "note" if internal else "comment",
+        events.record(store, ticket.id, actor.id, now, "note" if internal else "comment",
                           detail={"comment": comment_id})
         _store_files(store, actor, ticket.id, comment_id, files, now)
         store.touch(ticket.id, now, requester_activity=not internal and not actor.staff)
@@ -280,7 +283,7 @@ def set_status(store: Store, actor: User, now: str, ticket_id: int, status: str,
         if note is not None:
             # Staff notes on a status change are internal; a requester's is a reply.
             cid = store.add_comment(ticket.id, actor.id, note, actor.staff, now)
-            store.add_history(ticket.id, actor.id, now, "note" if actor.staff else "comment",
+            events.record(store, ticket.id, actor.id, now, "note" if actor.staff else "comment",
                               detail={"comment": cid})
         if not actor.staff:
             store.touch(ticket.id, now, requester_activity=True)
@@ -318,7 +321,7 @@ def share(store: Store, actor: User, now: str, ticket_id: int, emails: Sequence[
                 )
                 event = "shared"
             if changed:
-                store.add_history(ticket.id, actor.id, now, event, detail={"user": user.email})
+                events.record(store, ticket.id, actor.id, now, event, detail={"user": user.email})
                 store.touch(ticket.id, now)
             results.append((user.email, changed))
     return results
@@ -355,6 +358,6 @@ def assign(store: Store, actor: User, now: str, ticket_id: int, email: str | Non
         if new_id == ticket.assignee_id:
             return False
         store.set_assignee(ticket.id, new_id, now)
-        store.add_history(ticket.id, actor.id, now, "assigned",
+        events.record(store, ticket.id, actor.id, now, "assigned",
                           detail={"from": ticket.assignee, "to": user.email if user else None})
         return True
