@@ -99,6 +99,30 @@ def details_record(d: Details) -> dict[str, Any]:
     return record
 
 
+TICKET_FIELDS = [*MACHINE_COLUMNS, "fields"]
+DETAIL_FIELDS = [*TICKET_FIELDS, "description", "participants", "comments", "attachments",
+                 "history"]
+
+
+def parse_fields(spec: str | None, valid: Sequence[str]) -> list[str] | None:
+    """The fields named by ``--fields a,b,c``, checked against ``valid``."""
+    if spec is None:
+        return None
+    from .errors import UsageError
+
+    names = [n.strip() for n in spec.split(",") if n.strip()]
+    unknown = [n for n in names if n not in valid]
+    if unknown or not names:
+        raise UsageError(
+            f"unknown field {', '.join(unknown) or repr(spec)}; valid fields: {', '.join(valid)}"
+        )
+    return list(dict.fromkeys(names))
+
+
+def pick(record: dict[str, Any], fields: Sequence[str] | None) -> dict[str, Any]:
+    return record if fields is None else {f: record.get(f) for f in fields}
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -160,8 +184,11 @@ def render_rows(records: Sequence[dict[str, Any]], columns: Sequence[str], fmt: 
     return str(tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)) + "\n"
 
 
-def render_details(d: Details, fmt: str, *, lang: str, wf: Workflow) -> str:
-    record = details_record(d)
+def render_details(d: Details, fmt: str, *, lang: str, wf: Workflow,
+                   fields: Sequence[str] | None = None) -> str:
+    record = pick(details_record(d), fields)
+    if fields is not None and fmt in ("table", "csv", "tsv", PLAIN):
+        return render_rows([record], fields, fmt, lang=lang, wf=wf)
     if fmt == "json":
         return json.dumps(record, ensure_ascii=False, indent=2) + "\n"
     if fmt == "jsonl":

@@ -107,16 +107,45 @@ class HistoryEntry:
 
 @dataclass
 class TicketQuery:
-    """Filters for :meth:`Store.list_tickets`; ``viewer`` limits what a customer sees."""
+    """Filters and order for :meth:`Store.list_tickets`; ``viewer`` limits what a
+    customer sees. ``order`` gives the workflow's order of statuses and priorities
+    so that sorting by them follows the workflow rather than the alphabet."""
 
     statuses: Sequence[str] = ()
     priority: str | None = None
     requester_id: int | None = None
     assignee_id: int | None = None
+    org_id: int | None = None
+    category: str | None = None
+    created_since: str | None = None
+    created_before: str | None = None
+    updated_since: str | None = None
+    updated_before: str | None = None
+    # (statuses, clock, cutoff) triples: tickets a stale rule would act on.
+    stale: Sequence[tuple[Sequence[str], str, str]] | None = None
     search: str | None = None
+    sort: str = "id"
+    descending: bool = True
     limit: int | None = 100
     viewer: User | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    order: dict[str, Sequence[str]] = field(default_factory=dict)
+
+
+SORT_KEYS = {
+    "id": "t.id",
+    "title": "t.title COLLATE NOCASE",
+    "category": "t.category COLLATE NOCASE",
+    "requester": "r.email",
+    "assignee": "a.email",
+    "organization": "o.name COLLATE NOCASE",
+    "resolution": "t.resolution",
+    "follow_up_of": "t.follow_up_of",
+    "created_at": "t.created_at",
+    "updated_at": "t.updated_at",
+    "status": "t.status",
+    "phase": "t.phase",
+    "priority": "t.priority",
+}
 
 
 # -- errors ---------------------------------------------------------------------
@@ -561,39 +590,77 @@ class Store:
 
     # -- listing ------------------------------------------------------------------
 
-    def list_tickets(self, q: TicketQuery) -> tuple[list[Ticket], bool]:
-        """Tickets matching ``q``, newest first; and whether more exist past the limit."""
-        where: list[str] = []
-        params: list[Any] = []
+    def _where(self, q: TicketQuery) -> tuple[str, list[Any]]:
         clause, vparams = self.visibility(q.viewer)
-        where.append(clause)
-        params.extend(vparams)
+        where: list[str] = [clause]
+        params: list[Any] = list(vparams)
+
+        def equal(column: str, value: object) -> None:
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+
         if q.statuses:
             where.append(f"t.status IN ({', '.join('?' * len(q.statuses))})")
             params.extend(q.statuses)
-        if q.priority is not None:
-            where.append("t.priority = ?")
-            params.append(q.priority)
-        if q.requester_id is not None:
-            where.append("t.requester_id = ?")
-            params.append(q.requester_id)
-        if q.assignee_id is not None:
-            where.append("t.assignee_id = ?")
-            params.append(q.assignee_id)
+        equal("t.priority", q.priority)
+        equal("t.requester_id", q.requester_id)
+        equal("t.assignee_id", q.assignee_id)
+        equal("t.org_id", q.org_id)
+        equal("t.category", q.category)
+        for column, op, value in (
+            ("t.created_at", ">=", q.created_since), ("t.created_at", "<", q.created_before),
+            ("t.updated_at", ">=", q.updated_since), ("t.updated_at", "<", q.updated_before),
+        ):
+            if value is not None:
+                where.append(f"{column} {op} ?")
+                params.append(value)
+        if q.stale is not None:
+            rules = []
+            for statuses, clock, cutoff in q.stale:
+                rules.append(
+                    f"(t.status IN ({', '.join('?' * len(statuses))}) "
+                    f"AND t.{self._clock_column(clock)} <= ?)"
+                )
+                params.extend([*statuses, cutoff])
+            where.append("(" + (" OR ".join(rules) or "0") + ")")
         if q.search is not None:
             cond, sparams = self._search_condition(q.search, q.viewer)
             where.append(cond)
             params.extend(sparams)
+        return " AND ".join(where), params
+
+    def list_tickets(self, q: TicketQuery) -> tuple[list[Ticket], bool]:
+        """Tickets matching ``q`` in its order; and whether more exist past the limit."""
+        where, params = self._where(q)
+        key = SORT_KEYS[q.sort]
+        if q.sort in q.order:
+            # Follow the workflow's order: CASE over its keys, as parameters.
+            values = list(q.order[q.sort])
+            key = "CASE " + key + " " + " ".join("WHEN ? THEN ?" for _ in values) + " END"
+            order_params: list[Any] = []
+            for i, v in enumerate(values):
+                order_params += [v, i]
+        else:
+            order_params = []
+        direction = "DESC" if q.descending else "ASC"
         sql = (
-            "SELECT " + self._TICKET_COLS + self._TICKET_FROM
-            + "WHERE " + " AND ".join(where) + " ORDER BY t.id DESC"
+            "SELECT " + self._TICKET_COLS + self._TICKET_FROM + "WHERE " + where
+            + f" ORDER BY {key} {direction}"
+            + ("" if q.sort == "id" else f", t.id {direction}")
         )
+        params = params + order_params
         if q.limit:
             sql += " LIMIT ?"
             params.append(q.limit + 1)
         rows = self.conn.execute(sql, params).fetchall()
         more = bool(q.limit) and len(rows) > (q.limit or 0)
         return [self._ticket(r) for r in rows[: q.limit or None]], more
+
+    def count_matching(self, q: TicketQuery) -> int:
+        where, params = self._where(q)
+        sql = "SELECT count(*) FROM tickets t WHERE " + where  # noqa: S608 (fixed fragments)
+        return int(self._one(sql, params))
 
     @staticmethod
     def _search_condition(text: str, viewer: User | None) -> tuple[str, list[Any]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from . import events
 from .errors import Conflict, PermissionDenied, UsageError
@@ -198,32 +199,95 @@ def show(store: Store, actor: User, ticket_id: int) -> Details:
     )
 
 
-def list_tickets(store: Store, actor: User, *, statuses: Sequence[str], include_all: bool,
-                 priority: str | None, requester: str | None, assignee: str | None,
-                 search: str | None, limit: int | None) -> tuple[list[Ticket], bool]:
+@dataclass
+class ListRequest:
+    """What ``list`` asks for; emails and names are resolved here, not in the command."""
+
+    statuses: Sequence[str] = ()
+    phases: Sequence[str] = ()
+    include_all: bool = False
+    priority: str | None = None
+    requester: str | None = None
+    assignee: str | None = None
+    organization: str | None = None
+    category: str | None = None
+    created_since: str | None = None
+    created_before: str | None = None
+    updated_since: str | None = None
+    updated_before: str | None = None
+    stale_at: datetime | None = None
+    search: str | None = None
+    sort: str = "id"
+    descending: bool = True
+    limit: int | None = 100
+
+
+def _query(store: Store, actor: User, req: ListRequest) -> TicketQuery | None:
+    """The store query for a request, or None when it cannot match anything."""
+    from .store import SORT_KEYS
+    from .workflow import PHASES
+
     wf = store.workflow()
-    for s in statuses:
+    for s in req.statuses:
         wf.status(s)
-    if priority is not None:
-        wf.check_priority(priority)
-    chosen = list(dict.fromkeys(statuses))
-    if not chosen and not include_all:
-        chosen = wf.active_statuses()
-    q = TicketQuery(statuses=chosen, priority=priority, search=search, limit=limit, viewer=actor)
-    empty: tuple[list[Ticket], bool] = ([], False)
-    if requester is not None:
-        user = store.user_by_email(check_email(requester))
-        if user is None:
-            return empty
-        q.requester_id = user.id
-    if assignee is not None:
-        user = actor if assignee == "me" else store.user_by_email(check_email(assignee))
-        if user is None:
-            return empty
-        q.assignee_id = user.id
-    if search is not None and not search.strip():
+    for p in req.phases:
+        if p not in PHASES:
+            raise UsageError(f"unknown phase {p!r}; choose one of: {', '.join(PHASES)}")
+    if req.priority is not None:
+        wf.check_priority(req.priority)
+    if req.sort not in SORT_KEYS:
+        raise UsageError(f"cannot sort by {req.sort!r}; choose one of: {', '.join(SORT_KEYS)}")
+    if req.search is not None and not req.search.strip():
         raise UsageError("--search needs some text to look for")
-    return store.list_tickets(q)
+    chosen = list(dict.fromkeys(req.statuses))
+    if req.phases:
+        in_phases = [k for k, st in wf.statuses.items() if st.phase in req.phases]
+        chosen = [k for k in chosen if k in in_phases] if chosen else in_phases
+        if not chosen:
+            return None
+    if not chosen and not req.include_all:
+        chosen = wf.active_statuses()
+    q = TicketQuery(
+        statuses=chosen, priority=req.priority, category=req.category, search=req.search,
+        created_since=req.created_since, created_before=req.created_before,
+        updated_since=req.updated_since, updated_before=req.updated_before,
+        sort=req.sort, descending=req.descending, limit=req.limit, viewer=actor,
+        order={"status": list(wf.statuses), "priority": list(wf.priorities),
+               "phase": list(PHASES)},
+    )
+    if req.stale_at is not None:
+        from .clock import iso
+
+        q.stale = [
+            (r.sources, r.since, iso(req.stale_at - timedelta(seconds=r.after)))
+            for r in wf.stale
+        ]
+    if req.requester is not None:
+        user = store.user_by_email(check_email(req.requester))
+        if user is None:
+            return None
+        q.requester_id = user.id
+    if req.assignee is not None:
+        user = actor if req.assignee == "me" else store.user_by_email(check_email(req.assignee))
+        if user is None:
+            return None
+        q.assignee_id = user.id
+    if req.organization is not None:
+        org = store.org_by_name(req.organization)
+        if org is None:
+            return None
+        q.org_id = org.id
+    return q
+
+
+def list_tickets(store: Store, actor: User, req: ListRequest) -> tuple[list[Ticket], bool]:
+    q = _query(store, actor, req)
+    return store.list_tickets(q) if q is not None else ([], False)
+
+
+def count_tickets(store: Store, actor: User, req: ListRequest) -> int:
+    q = _query(store, actor, req)
+    return store.count_matching(q) if q is not None else 0
 
 
 def comment(store: Store, actor: User, now: str, ticket_id: int, *, body: str,

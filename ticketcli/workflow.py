@@ -17,9 +17,12 @@ from .errors import ConfigError, Conflict, PermissionDenied, UsageError
 PHASES = ("new", "open", "pending", "hold", "solved", "closed", "cancelled")
 INACTIVE_PHASES = frozenset({"closed", "cancelled"})
 ROLES = ("customer", "agent", "admin")
-# Who a move or reply rule speaks of: staff (agents and admins), the requester side
-# (the requester, participants and other customers), or anyone.
+# Who a move or reply rule speaks of: staff (agents and admins), the requester side,
+# or anyone. Moves by hand belong to staff and the requester; a participant (a
+# customer the ticket was shared with) makes none, but a participant's reply counts
+# as one from the requester side.
 SIDES = ("agent", "requester")
+SIDE_NAMES = {"agent": "staff", "requester": "the requester"}
 REPLY_SIDES = ("agent", "requester", "any")
 SINCE = ("requester_activity", "status_change")
 SHARING = ("anyone", "organization")
@@ -29,21 +32,28 @@ PRESETS = ("standard", "service-desk", "care", "chat", "basic")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+# Longer waits make no sense for a help desk, and overflow date arithmetic.
+MAX_DURATION = 100 * 365 * 86400
 
 
 def parse_duration(value: object) -> int:
     """Seconds from ``"14d"``, ``"36h"``, ``"2w"``, ``"90m"``, ``"30s"`` or an int."""
     if isinstance(value, bool):
         raise ValueError(f"not a duration: {value!r}")
+    seconds: int | None = None
     if isinstance(value, int):
         if value < 0:
             raise ValueError(f"duration must not be negative: {value}")
-        return value
-    if isinstance(value, str):
+        seconds = value
+    elif isinstance(value, str):
         m = _DURATION.match(value)
         if m:
-            return int(m.group(1)) * _UNIT_SECONDS[m.group(2)]
-    raise ValueError(f"not a duration: {value!r} (use e.g. 14d, 36h, 2w)")
+            seconds = int(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+    if seconds is None:
+        raise ValueError(f"not a duration: {value!r} (use e.g. 14d, 36h, 2w)")
+    if seconds > MAX_DURATION:
+        raise ValueError(f"duration too long: {value!r} (at most {MAX_DURATION // 86400}d)")
+    return seconds
 
 
 def format_duration(seconds: int) -> str:
@@ -147,10 +157,12 @@ class Workflow:
             )
         if self.allows(side, source, target):
             return
-        if any(self.allows(s, source, target) for s in SIDES if s != side):
+        others = [s for s in SIDES if s != side and self.allows(s, source, target)]
+        if others:
+            who = " and ".join(SIDE_NAMES[s] for s in others)
             raise PermissionDenied(
                 f"can't move ticket {ticket_id} from {source} to {target}: "
-                f"only staff may do that in the {self.name} workflow"
+                f"only {who} may do that in the {self.name} workflow"
             )
         allowed = sorted(t for t in self.statuses if self.allows(side, source, t))
         hint = f"; allowed from {source}: {', '.join(allowed)}" if allowed else ""
@@ -158,6 +170,8 @@ class Workflow:
 
     def reply_target(self, side: str, current: str) -> str | None:
         """The status a public reply by ``side`` moves a ticket in ``current`` to."""
+        if side == "participant":
+            side = "requester"
         for rule in self.replies:
             if rule.by in (side, "any") and current in rule.statuses:
                 return None if rule.to == current else rule.to
@@ -185,6 +199,10 @@ class Workflow:
         """A copy whose stale rules all wait ``seconds`` (reminders keep their lead)."""
         if not self.stale:
             raise UsageError(f"the {self.name} workflow has no stale rule to configure")
+        if not 0 < seconds <= MAX_DURATION:
+            raise UsageError(
+                f"a stale time must be longer than zero and at most {MAX_DURATION // 86400}d"
+            )
         rules = []
         for r in self.stale:
             remind = None
@@ -325,6 +343,9 @@ def _build(data: dict[str, Any]) -> tuple[Workflow | None, list[str]]:
         for lang in LANGUAGES:
             if lang not in labels:
                 c.add(f"{where}.label.{lang}", "missing")
+        for k in spec:
+            if k not in ("phase", "final", "label"):
+                c.add(f"{where}.{k}", "unknown key")
         statuses[key] = Status(key, str(phase), final, {str(k): str(v) for k, v in labels.items()})
 
     initial = data.get("initial")
@@ -354,6 +375,12 @@ def _build(data: dict[str, Any]) -> tuple[Workflow | None, list[str]]:
         targets = _str_list(c, f"{where}.to", spec.get("to", []))
         _known(c, f"{where}.from", sources, statuses)
         _known(c, f"{where}.to", targets, statuses)
+        for part, keys in (("from", sources), ("to", targets)):
+            if not keys:
+                c.add(f"{where}.{part}", "must name at least one status")
+        for s in sources:
+            if s in statuses and statuses[s].final:
+                c.add(f"{where}.from", f"{s!r} is final; no move can leave it")
         for k in spec:
             if k not in ("roles", "from", "to"):
                 c.add(f"{where}.{k}", "unknown key")
@@ -374,6 +401,8 @@ def _build(data: dict[str, Any]) -> tuple[Workflow | None, list[str]]:
             c.add(f"{where}.by", f"must be one of {', '.join(REPLY_SIDES)}")
         within = _str_list(c, f"{where}.in", spec.get("in", []))
         _known(c, f"{where}.in", within, statuses)
+        if not within:
+            c.add(f"{where}.in", "must name at least one status")
         to = spec.get("to")
         if not isinstance(to, str) or to not in statuses:
             c.add(f"{where}.to", "must name one of the statuses")

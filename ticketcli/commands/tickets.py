@@ -8,7 +8,14 @@ import typer
 
 from .. import tickets as uc
 from ..errors import UsageError
-from ..output import LIST_COLUMNS, MACHINE_COLUMNS, render_details, render_rows, ticket_record
+from ..output import (
+    LIST_COLUMNS,
+    MACHINE_COLUMNS,
+    pick,
+    render_details,
+    render_rows,
+    ticket_record,
+)
 from . import FormatOption, body_from, check_format, context, read_attachments
 
 IdArg = Annotated[int, typer.Argument(metavar="ID", help="Ticket number.")]
@@ -93,6 +100,23 @@ def open_(
     c.out(f"{ticket_id}\n")
 
 
+def _since(value: str | None) -> str | None:
+    from ..clock import iso, parse
+
+    return None if value is None else iso(parse(value))
+
+
+def _sort(spec: str) -> tuple[str, bool]:
+    """``updated_at`` (ascending), ``-updated_at`` or ``updated_at:desc`` (descending)."""
+    key, _, direction = spec.strip().partition(":")
+    descending = direction.lower() == "desc"
+    if direction and direction.lower() not in ("asc", "desc"):
+        raise UsageError(f"--sort takes FIELD, -FIELD, FIELD:asc or FIELD:desc, not {spec!r}")
+    if key.startswith("-"):
+        key, descending = key[1:], True
+    return key, descending
+
+
 def list_(
     ctx: typer.Context,
     status: Annotated[
@@ -102,57 +126,118 @@ def list_(
     all_: Annotated[
         bool, typer.Option("--all", "-a", help="Include closed and cancelled.")
     ] = False,
+    phase: Annotated[
+        list[str] | None,
+        typer.Option("--phase", metavar="P", help="Only statuses of this phase: new, open, "
+                     "pending, hold, solved, closed, cancelled (repeatable)."),
+    ] = None,
     priority: Annotated[str | None, typer.Option("--priority", metavar="P")] = None,
     requester: Annotated[str | None, typer.Option("--requester", metavar="EMAIL")] = None,
     assignee: Annotated[
         str | None, typer.Option("--assignee", metavar="EMAIL", help="An agent, or 'me'.")
     ] = None,
+    org: Annotated[str | None, typer.Option("--org", metavar="ORG", help="Organization.")] = None,
+    category: Annotated[str | None, typer.Option("--category", metavar="C")] = None,
+    created_since: Annotated[
+        str | None, typer.Option("--created-since", metavar="ISO-8601")
+    ] = None,
+    created_before: Annotated[
+        str | None, typer.Option("--created-before", metavar="ISO-8601")
+    ] = None,
+    updated_since: Annotated[
+        str | None, typer.Option("--updated-since", metavar="ISO-8601")
+    ] = None,
+    updated_before: Annotated[
+        str | None, typer.Option("--updated-before", metavar="ISO-8601")
+    ] = None,
+    stale: Annotated[
+        bool, typer.Option("--stale", help="Only tickets close-stale would close now.")
+    ] = False,
     search: Annotated[
         str | None, typer.Option("--search", "-q", metavar="TEXT",
                                  help="Words in the title, description or comments.")
     ] = None,
+    sort: Annotated[
+        str, typer.Option("--sort", metavar="FIELD",
+                          help="Order by a field; -FIELD or FIELD:desc for descending "
+                               "(default: -id, newest first).")
+    ] = "-id",
     limit: Annotated[
         int, typer.Option("--limit", "-n", metavar="N", help="At most N tickets (0: no limit).")
     ] = 100,
+    count: Annotated[
+        bool, typer.Option("--count", help="Print only how many tickets match.")
+    ] = False,
+    fields: Annotated[
+        str | None, typer.Option("--fields", metavar="A,B,C", help="Only these fields.")
+    ] = None,
     fmt: FormatOption = None,
 ) -> None:
-    """List tickets, newest first: the active ones unless --all or --status.
+    """List tickets, newest first: the active ones unless --all, --status or --phase.
 
     Examples:
       ticketcli list
       ticketcli list --status pending --status on_hold
       ticketcli list --all --search "printer" --format json
-      ticketcli list --assignee me --format ids
+      ticketcli list --assignee me --sort=-priority --fields id,priority,title
+      ticketcli list --stale --format ids
+      ticketcli list --org Acme --updated-since 2026-01-01 --count
     """
+    from ..output import TICKET_FIELDS, parse_fields
+
     c = context(ctx)
     check_format(fmt)
     if limit < 0:
         raise UsageError("--limit must be 0 or more")
-    store = c.store()
-    found, more = uc.list_tickets(
-        store, c.actor(), statuses=status or [], include_all=all_, priority=priority,
-        requester=requester, assignee=assignee, search=search, limit=limit or None,
+    picked = parse_fields(fields, TICKET_FIELDS)
+    key, descending = _sort(sort)
+    req = uc.ListRequest(
+        statuses=status or [], phases=phase or [], include_all=all_, priority=priority,
+        requester=requester, assignee=assignee, organization=org, category=category,
+        created_since=_since(created_since), created_before=_since(created_before),
+        updated_since=_since(updated_since), updated_before=_since(updated_before),
+        stale_at=c.now() if stale else None, search=search, sort=key,
+        descending=descending, limit=limit or None,
     )
+    store = c.store()
+    if count:
+        c.out(f"{uc.count_tickets(store, c.actor(), req)}\n")
+        return
+    found, more = uc.list_tickets(store, c.actor(), req)
     fmt = c.format(fmt)
-    columns = LIST_COLUMNS if fmt == "table" else MACHINE_COLUMNS
-    records = [ticket_record(t) for t in found]
+    columns = picked or (LIST_COLUMNS if fmt == "table" else MACHINE_COLUMNS)
+    records = [pick(ticket_record(t), picked) for t in found]
     c.out(render_rows(records, columns, fmt, lang=c.lang, wf=store.workflow()))
     if more:
         c.say(f"(showing the first {limit}; use --limit N or --limit 0 for more)")
 
 
-def show(ctx: typer.Context, ticket_id: IdArg, fmt: FormatOption = None) -> None:
+def show(
+    ctx: typer.Context,
+    ticket_id: IdArg,
+    fields: Annotated[
+        str | None, typer.Option("--fields", metavar="A,B,C", help="Only these fields.")
+    ] = None,
+    fmt: FormatOption = None,
+) -> None:
     """Show a ticket with its participants, comments, attachments and history.
+
+    Without --format the ticket is shown as a readable page, on a terminal or not.
 
     Examples:
       ticketcli show 42
       ticketcli show 42 --format json
+      ticketcli show 42 --fields id,status,assignee --format tsv
     """
+    from ..output import DETAIL_FIELDS, parse_fields
+
     c = context(ctx)
     check_format(fmt)
+    picked = parse_fields(fields, DETAIL_FIELDS)
     store = c.store()
     details = uc.show(store, c.actor(), ticket_id)
-    c.out(render_details(details, c.format(fmt), lang=c.lang, wf=store.workflow()))
+    chosen = fmt or ("table" if picked is None or c.is_tty else c.format(None))
+    c.out(render_details(details, chosen, lang=c.lang, wf=store.workflow(), fields=picked))
 
 
 def comment(
