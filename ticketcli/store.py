@@ -209,6 +209,7 @@ class Store:
         self.path = path
         self._workflow: Workflow | None = None
         self.fresh = False  # the schema was created by this process
+        self._rehearsing = False
 
     @classmethod
     def open(cls, path: Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Store:
@@ -274,7 +275,7 @@ class Store:
             raise translate(e, self.path) from None
         try:
             yield self
-            c.execute("COMMIT")
+            c.execute("ROLLBACK" if self._rehearsing else "COMMIT")
         except sqlite3.Error as e:
             if c.in_transaction:
                 c.execute("ROLLBACK")
@@ -283,6 +284,15 @@ class Store:
             if c.in_transaction:
                 c.execute("ROLLBACK")
             raise
+
+    @contextmanager
+    def rehearsal(self) -> Iterator[None]:
+        """Inside, every write is done and checked in full, then rolled back (--dry-run)."""
+        self._rehearsing = True
+        try:
+            yield
+        finally:
+            self._rehearsing = False
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = self.conn.execute(sql, params).fetchone()

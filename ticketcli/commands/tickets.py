@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Annotated
 
 import typer
@@ -17,6 +18,7 @@ from ..output import (
     ticket_record,
 )
 from . import FormatOption, body_from, check_format, context, read_attachments
+from .bulk import confirm, parse_ids, run_each
 
 IdArg = Annotated[int, typer.Argument(metavar="ID", help="Ticket number.")]
 AttachOption = Annotated[
@@ -39,14 +41,6 @@ def _fields(pairs: list[str] | None) -> dict[str, str]:
             raise UsageError(f"--field takes KEY=VALUE with a simple key, not {pair!r}")
         fields[key] = value
     return fields
-
-
-def _report_change(c: object, change: uc.Change | None) -> None:
-    from ..context import Context
-
-    assert isinstance(c, Context)
-    if change is not None:
-        c.say(f"Ticket {change.id}: {change.from_status} → {change.to_status}.")
 
 
 def open_(
@@ -240,10 +234,22 @@ def show(
     c.out(render_details(details, chosen, lang=c.lang, wf=store.workflow(), fields=picked))
 
 
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Check every ticket and report; change nothing.")
+]
+YesOption = Annotated[
+    bool, typer.Option("--yes", "-y", help="Do not ask before changing many tickets.")
+]
+
+
 def comment(
     ctx: typer.Context,
-    ticket_id: IdArg,
-    text: Annotated[str | None, typer.Argument(help="The reply (or use --body-file).")] = None,
+    args: Annotated[
+        list[str],
+        typer.Argument(metavar="ID... [TEXT]",
+                       help="Ticket numbers (- reads them from stdin), then the reply unless "
+                            "--body or --body-file gives it."),
+    ],
     body: Annotated[str | None, typer.Option("--body", "-b", help="The reply text.")] = None,
     body_file: Annotated[
         str | None, typer.Option("--body-file", metavar="PATH", help="Read it from a file "
@@ -258,8 +264,10 @@ def comment(
     ] = None,
     attach: AttachOption = None,
     if_status: IfStatusOption = None,
+    dry_run: DryRunOption = False,
+    yes: YesOption = False,
 ) -> None:
-    """Reply to a ticket, or write an internal note.
+    """Reply to one or more tickets, or write an internal note.
 
     A public reply applies the workflow's reply rules (a requester's answer
     reopens a waiting ticket) unless --status says where the ticket goes.
@@ -268,24 +276,42 @@ def comment(
       ticketcli comment 42 "Could you send the log?" --status pending
       ticketcli comment 42 --internal "Supplier says Tuesday"
       ticketcli comment 42 --body-file reply.txt --attach fix.patch
+      ticketcli list --status pending --format ids | ticketcli comment - --body "Any news?"
     """
     c = context(ctx)
-    if text is not None and body is not None:
-        raise UsageError("give the comment as TEXT or --body, not both")
-    message = body_from(c, text if text is not None else body, body_file, "comment",
-                        required=True)
+    words = list(args)
+    text: str | None = None
+    if body is None and body_file is None:
+        if len(words) < 2:
+            raise UsageError("give the comment as TEXT, --body TEXT or --body-file PATH")
+        text = words.pop()
+    elif body is not None:
+        text = body
+    if body_file == "-" and "-" in words:
+        raise UsageError("stdin cannot hold both the ids and the comment")
+    message = body_from(c, text, body_file, "comment", required=True)
     assert message is not None
+    ids = parse_ids(c, words)
     files = read_attachments(attach)
     store = c.store()
-    change = uc.comment(store, c.actor(), c.now_iso(), ticket_id, body=message,
-                        internal=internal, status=status, files=files, if_status=if_status)
-    _report_change(c, change)
+    actor = c.actor()
+    confirm(c, len(ids), "Comment on", yes or dry_run)
+
+    def act(ticket_id: int) -> uc.Change | None:
+        return uc.comment(store, actor, c.now_iso(), ticket_id, body=message,
+                          internal=internal, status=status, files=files, if_status=if_status)
+
+    with store.rehearsal() if dry_run else nullcontext():
+        run_each(c, ids, act, dry_run=dry_run, done="commented")
 
 
 def set_status(
     ctx: typer.Context,
-    ticket_id: IdArg,
-    status: Annotated[str, typer.Argument(metavar="STATUS", help="The status key to move to.")],
+    args: Annotated[
+        list[str],
+        typer.Argument(metavar="ID... STATUS",
+                       help="Ticket numbers (- reads them from stdin), then the status key."),
+    ],
     resolution: Annotated[
         str | None, typer.Option("--resolution", metavar="R",
                                  help="How it was resolved (e.g. done, out_of_scope).")
@@ -295,21 +321,32 @@ def set_status(
                                  help="A note kept with the change (internal for staff).")
     ] = None,
     if_status: IfStatusOption = None,
+    dry_run: DryRunOption = False,
+    yes: YesOption = False,
 ) -> None:
-    """Move a ticket to another status, as the workflow allows for your role.
+    """Move tickets to another status, as the workflow allows for your role.
 
     Examples:
       ticketcli set-status 42 solved
       ticketcli set-status 42 resolved --resolution out_of_scope --note "Needs a quote"
       ticketcli set-status 42 open --if-status pending
+      ticketcli list --status pending --format ids | ticketcli set-status - solved --yes
     """
     c = context(ctx)
+    if len(args) < 2:
+        raise UsageError("give one or more ticket ids and then the status")
+    *words, status = args
+    ids = parse_ids(c, words)
     store = c.store()
-    change = uc.set_status(store, c.actor(), c.now_iso(), ticket_id, status,
-                           resolution=resolution, note=note, if_status=if_status)
-    if change is None:
-        c.say(f"Ticket {ticket_id} is already {status}.")
-    _report_change(c, change)
+    actor = c.actor()
+    confirm(c, len(ids), f"Move to {status}", yes or dry_run)
+
+    def act(ticket_id: int) -> uc.Change | None:
+        return uc.set_status(store, actor, c.now_iso(), ticket_id, status,
+                             resolution=resolution, note=note, if_status=if_status)
+
+    with store.rehearsal() if dry_run else nullcontext():
+        run_each(c, ids, act, dry_run=dry_run, done=f"already {status}")
 
 
 def share(
