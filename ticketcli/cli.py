@@ -135,9 +135,9 @@ def root(
 
 
 def _register() -> None:
-    from .commands import doctor, init, people, stale, tickets
+    from .commands import config_cmd, doctor, init, people, stale, tickets, workflow_cmd
 
-    for module in (init, tickets, stale, people, doctor):
+    for module in (init, tickets, stale, people, workflow_cmd, config_cmd, doctor):
         module.register(app)
 
 

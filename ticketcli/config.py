@@ -65,6 +65,12 @@ def load_config(path: Path, *, explicit: bool) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"config file {path} is not valid TOML: {e}") from None
+    validate(data, path)
+    return data
+
+
+def validate(data: Mapping[str, Any], path: Path) -> None:
+    """Check the types of the keys this version knows; others are left alone."""
     for key, value in data.items():
         if key not in KEYS:
             continue  # unknown keys are kept for other versions and tools
@@ -75,7 +81,6 @@ def load_config(path: Path, *, explicit: bool) -> dict[str, Any]:
     lang = data.get("language")
     if lang is not None and lang not in ("en", "it"):
         raise ConfigError(f"config file {path}: language must be 'en' or 'it', not {lang!r}")
-    return data
 
 
 def language(config: Mapping[str, Any], env: Mapping[str, str], explicit: str | None) -> str:
@@ -100,3 +105,130 @@ def login_actor(env: Mapping[str, str]) -> str:
     except (KeyError, OSError):
         name = env.get("USER") or "user"
     return name if "@" in name else f"{name}@localhost"
+
+
+# -- editing -------------------------------------------------------------------
+#
+# Edits are made line by line so that comments, blank lines and keys this
+# version does not know survive; values are written by tomli-w and the result
+# is parsed again before it replaces the file (atomically, mode 0600).
+
+
+def _split_key(key: str) -> tuple[str | None, str]:
+    parts = key.split(".")
+    if len(parts) > 2 or not all(p and p.replace("_", "").replace("-", "").isalnum()
+                                 for p in parts):
+        raise ConfigError(f"{key!r} is not a config key (use name or table.name)")
+    return (parts[0], parts[1]) if len(parts) == 2 else (None, parts[0])
+
+
+def get_value(data: Mapping[str, Any], key: str) -> Any:
+    table, name = _split_key(key)
+    scope: Any = data.get(table, {}) if table else data
+    if not isinstance(scope, Mapping) or name not in scope:
+        raise KeyError(key)
+    return scope[name]
+
+
+def typed_value(key: str, raw: str) -> Any:
+    """The value to store: known keys by their type, others as a TOML literal or text."""
+    import tomllib
+
+    if key in KEYS:
+        kind = KEYS[key][0]
+        if kind is float:
+            try:
+                return float(raw)
+            except ValueError:
+                raise ConfigError(f"{key} must be a number, not {raw!r}") from None
+        return raw
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _section_bounds(lines: list[str], table: str | None) -> tuple[int, int] | None:
+    """The [start, end) line range of a table's body (None: the top level)."""
+    headers = [i for i, line in enumerate(lines) if line.lstrip().startswith("[")]
+    if table is None:
+        return 0, headers[0] if headers else len(lines)
+    for n, i in enumerate(headers):
+        name = lines[i].strip().strip("[]").strip()
+        if name == table:
+            end = headers[n + 1] if n + 1 < len(headers) else len(lines)
+            return i + 1, end
+    return None
+
+
+def _key_line(lines: list[str], start: int, end: int, name: str) -> int | None:
+    for i in range(start, end):
+        head = lines[i].split("=", 1)[0].strip().strip('"')
+        if "=" in lines[i] and head == name:
+            return i
+    return None
+
+
+def edited(text: str, key: str, value: Any | None) -> str:
+    """``text`` with ``key`` set to ``value`` (or removed when value is None)."""
+    import tomli_w
+
+    table, name = _split_key(key)
+    lines = text.splitlines()
+    bounds = _section_bounds(lines, table)
+    new_line = tomli_w.dumps({name: value}).strip() if value is not None else None
+    if bounds is None:
+        if new_line is None:
+            return text
+        tail = "" if not lines or lines[-1].strip() == "" else "\n"
+        return text.rstrip("\n") + ("\n" if text else "") + f"{tail}[{table}]\n{new_line}\n"
+    start, end = bounds
+    at = _key_line(lines, start, end, name)
+    if new_line is None:
+        if at is not None:
+            del lines[at]
+    elif at is not None:
+        lines[at] = new_line
+    else:
+        insert = end
+        while insert > start and not lines[insert - 1].strip():
+            insert -= 1
+        lines.insert(insert, new_line)
+    return "\n".join(lines) + "\n"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    import tempfile
+
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def update(path: Path, key: str, value: Any | None) -> None:
+    """Set or (with None) remove ``key`` in the config file at ``path``."""
+    import tomllib
+
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        text = ""
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
+    load_config(path, explicit=False)  # refuse to edit a file that is already broken
+    new_text = edited(text, key, value)
+    try:
+        validate(tomllib.loads(new_text), path)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"could not edit {key} in {path} safely: {e}") from None
+    write_atomically(path, new_text)

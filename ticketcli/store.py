@@ -577,6 +577,30 @@ class Store:
             for r in rows
         ]
 
+    def status_counts(self) -> dict[str, int]:
+        rows = self.conn.execute("SELECT status, count(*) FROM tickets GROUP BY status")
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    def remap_status(self, old: str, new: str, phase: str, actor_id: int | None,
+                     now: str) -> int:
+        """Move every ticket in ``old`` to ``new`` with a history row each."""
+        self.conn.execute(
+            "INSERT INTO history(ticket_id, actor_id, at, event, from_status, to_status, detail) "
+            "SELECT id, ?, ?, 'status', status, ?, ? FROM tickets WHERE status = ?",
+            (actor_id, now, new, json.dumps({"reason": "workflow import"}), old),
+        )
+        cur = self.conn.execute(
+            "UPDATE tickets SET status = ?, phase = ?, status_changed_at = ?, activity_at = ?, "
+            "updated_at = ? WHERE status = ?",
+            (new, phase, now, now, now, old),
+        )
+        return cur.rowcount
+
+    def set_phase(self, status: str, phase: str) -> None:
+        self.conn.execute(
+            "UPDATE tickets SET phase = ? WHERE status = ? AND phase <> ?", (phase, status, phase)
+        )
+
     # -- health ---------------------------------------------------------------------
 
     def pragma(self, name: str) -> Any:

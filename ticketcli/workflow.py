@@ -173,7 +173,7 @@ class Workflow:
         if side == "participant":
             side = "requester"
         for rule in self.replies:
-            if rule.by in (side, "any") and current in rule.statuses:
+            if current in rule.statuses:
                 return None if rule.to == current else rule.to
         return None
 
@@ -403,6 +403,9 @@ def _build(data: dict[str, Any]) -> tuple[Workflow | None, list[str]]:
         _known(c, f"{where}.in", within, statuses)
         if not within:
             c.add(f"{where}.in", "must name at least one status")
+        for s in within:
+            if s in statuses and statuses[s].final:
+                c.add(f"{where}.in", f"{s!r} is final; a reply cannot move it")
         to = spec.get("to")
         if not isinstance(to, str) or to not in statuses:
             c.add(f"{where}.to", "must name one of the statuses")

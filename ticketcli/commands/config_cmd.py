@@ -1,0 +1,98 @@
+"""config: read and edit the user configuration file."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from .. import config as cfg
+from ..errors import NotFound
+from . import context
+
+config_app = typer.Typer(help="Read and edit the user config (TOML).", no_args_is_help=True)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@config_app.command("path")
+def config_path(ctx: typer.Context) -> None:
+    """Print where the config file is (it may not exist yet).
+
+    Examples:
+      ticketcli config path
+    """
+    c = context(ctx)
+    c.out(f"{c.config_path}\n")
+
+
+@config_app.command("list")
+def config_list(ctx: typer.Context) -> None:
+    """Print every setting as key=value.
+
+    Examples:
+      ticketcli config list
+    """
+    c = context(ctx)
+    lines = []
+    for key, value in c.config.items():
+        if isinstance(value, dict):
+            lines += [f"{key}.{k}={_show(v)}" for k, v in value.items()]
+        else:
+            lines.append(f"{key}={_show(value)}")
+    c.out("".join(line + "\n" for line in lines))
+
+
+@config_app.command("get")
+def config_get(ctx: typer.Context, key: Annotated[str, typer.Argument(metavar="KEY")]) -> None:
+    """Print one setting (exit 3 when it is not set).
+
+    Examples:
+      ticketcli config get user
+      ticketcli config get smtp.host
+    """
+    c = context(ctx)
+    try:
+        value = cfg.get_value(c.config, key)
+    except KeyError:
+        raise NotFound(f"{key} is not set in {c.config_path}") from None
+    c.out(f"{_show(value)}\n")
+
+
+@config_app.command("set")
+def config_set(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(metavar="KEY")],
+    value: Annotated[str, typer.Argument(metavar="VALUE")],
+) -> None:
+    """Set a value; comments and other keys in the file are kept.
+
+    Known keys: db, user, language (en or it), busy_timeout (seconds). Tables
+    such as smtp are written as smtp.host.
+
+    Examples:
+      ticketcli config set user anna@example.com
+      ticketcli config set language it
+      ticketcli config set smtp.port 587
+    """
+    c = context(ctx)
+    cfg.update(c.config_path, key, cfg.typed_value(key, value))
+
+
+@config_app.command("unset")
+def config_unset(ctx: typer.Context, key: Annotated[str, typer.Argument(metavar="KEY")]) -> None:
+    """Remove a setting.
+
+    Examples:
+      ticketcli config unset language
+    """
+    c = context(ctx)
+    cfg.update(c.config_path, key, None)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(config_app, name="config")

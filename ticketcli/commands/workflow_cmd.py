@@ -1,0 +1,142 @@
+"""workflow: show, export, validate and import the stored workflow as TOML."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from .. import workflows as uc
+from ..errors import ConfigError
+from ..output import render_rows
+from ..workflow import Workflow, format_duration, load
+from . import FormatOption, check_format, context
+
+workflow_app = typer.Typer(
+    help="The workflow every user and cron job follows: show, export, validate, import.",
+    no_args_is_help=True,
+)
+
+
+def _checked(c: Any, path: str) -> Workflow:
+    text = c.stdin.read() if path == "-" else None
+    data = uc.read_document(path, text)
+    found = uc.check_document(data)
+    if found:
+        for problem in found:
+            c.say(f"{path}: {problem}")
+        raise ConfigError(f"{path}: {len(found)} problem(s) in the workflow; nothing changed")
+    return load(data, path)
+
+
+@workflow_app.command("show")
+def workflow_show(ctx: typer.Context, fmt: FormatOption = None) -> None:
+    """Show the stored workflow: statuses with phase and labels, moves, replies, stale rules.
+
+    Examples:
+      ticketcli workflow show
+      ticketcli workflow show --format json
+    """
+    c = context(ctx)
+    check_format(fmt)
+    wf = c.store().workflow()
+    if fmt in ("json", "jsonl"):
+        import json
+
+        c.out(json.dumps(wf.to_dict(), ensure_ascii=False, indent=2 if fmt == "json" else None)
+              + "\n")
+        return
+    records = [
+        {"status": s.key, "phase": s.phase, "final": s.final, "en": s.labels.get("en"),
+         "it": s.labels.get("it"),
+         "moves": ", ".join(f"{side}: {'/'.join(wf.manual_targets(side, s.key))}"
+                            for side in ("agent", "requester")
+                            if wf.manual_targets(side, s.key))}
+        for s in wf.statuses.values()
+    ]
+    out_fmt = c.format(fmt)
+    c.out(render_rows(records, ["status", "phase", "final", "en", "it", "moves"], out_fmt,
+                      lang=c.lang))
+    if out_fmt == "table":
+        lines = [f"\n{wf.name}: {wf.description}", f"initial: {wf.initial}; priorities: "
+                 f"{', '.join(wf.priorities)}; sharing: {wf.sharing}; unregistered requesters: "
+                 f"{'allowed' if wf.allow_unregistered else 'refused'}"]
+        for r in wf.replies:
+            lines.append(f"reply by {r.by} in {', '.join(sorted(r.statuses))} -> {r.to}")
+        for rule in wf.stale:
+            remind = (f", remind after {format_duration(rule.remind_after)}"
+                      if rule.remind_after else "")
+            lines.append(f"stale: {', '.join(rule.sources)} idle {format_duration(rule.after)} "
+                         f"({rule.since}) -> {rule.to}{remind}")
+        c.out("\n".join(lines) + "\n")
+
+
+@workflow_app.command("export")
+def workflow_export(
+    ctx: typer.Context,
+    file: Annotated[str | None, typer.Argument(metavar="[FILE]",
+                                               help="Write here (default: stdout).")] = None,
+) -> None:
+    """Export the stored workflow as TOML, to edit and import again.
+
+    Examples:
+      ticketcli workflow export > desk.toml
+      ticketcli workflow export desk.toml
+    """
+    from pathlib import Path
+
+    from ..config import write_atomically
+
+    c = context(ctx)
+    text = uc.to_toml(c.store().workflow())
+    if file is None or file == "-":
+        c.out(text)
+    else:
+        write_atomically(Path(file), text)
+        c.say(f"Wrote {file}.")
+
+
+@workflow_app.command("validate")
+def workflow_validate(
+    ctx: typer.Context, file: Annotated[str, typer.Argument(metavar="FILE")]
+) -> None:
+    """Check a workflow file; every problem is listed with its location (exit 78).
+
+    Examples:
+      ticketcli workflow validate desk.toml
+    """
+    c = context(ctx)
+    wf = _checked(c, file)
+    c.say(f"{file}: workflow {wf.name!r} is valid ({len(wf.statuses)} statuses).")
+
+
+@workflow_app.command("import")
+def workflow_import(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(metavar="FILE")],
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", metavar="OLD=NEW",
+                     help="Move tickets from a status the new workflow lacks (repeatable)."),
+    ] = None,
+) -> None:
+    """Replace the stored workflow with a TOML file (admins only).
+
+    Refused when tickets would be left in a status the new workflow lacks,
+    unless --map says where they go.
+
+    Examples:
+      ticketcli workflow import desk.toml
+      ticketcli workflow import desk.toml --map on_hold=pending
+    """
+    c = context(ctx)
+    wf = _checked(c, file)
+    store = c.store()
+    moved = uc.import_workflow(store, c.actor(), c.now_iso(), wf, uc.parse_mapping(map_ or []))
+    for old, n in moved.items():
+        c.say(f"Moved {n} ticket(s) from {old}.")
+    c.say(f"Workflow {wf.name!r} imported.")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(workflow_app, name="workflow")
