@@ -20,6 +20,11 @@ class TicketGroup(TyperGroup):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
+        if os.environ.get("_TICKETCLI_COMPLETE"):
+            # A shell asking for completions (see completions/): load the machinery.
+            from typer.completion import completion_init
+
+            completion_init()
         code: int
         try:
             result = super().main(*args, **kwargs)

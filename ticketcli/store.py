@@ -236,6 +236,25 @@ class Store:
             raise
         return store
 
+    @classmethod
+    def open_readonly(cls, path: Path) -> Store | None:
+        """A read-only view for shell completion: never creates or migrates; None if unusable."""
+        try:
+            if not path.is_file() or _check_file(path):
+                return None
+            from urllib.parse import quote
+
+            conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=0.2)
+            ok = conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID and (
+                conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+            )
+        except (sqlite3.Error, TicketError):
+            return None
+        if not ok:
+            conn.close()
+            return None
+        return cls(conn, path)
+
     def _prepare(self, empty: bool, busy_timeout: float) -> None:
         c = self.conn
         c.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000):d}")
@@ -600,6 +619,35 @@ class Store:
         self.conn.execute(
             "UPDATE tickets SET phase = ? WHERE status = ? AND phase <> ?", (phase, status, phase)
         )
+
+    # -- completion ------------------------------------------------------------------
+
+    def ids_starting(self, prefix: str, limit: int = 40) -> list[int]:
+        """Ticket ids whose digits start with ``prefix``, newest first (range scans only)."""
+        if prefix and not prefix.isdigit():
+            return []
+        if not prefix:
+            rows = self.conn.execute("SELECT id FROM tickets ORDER BY id DESC LIMIT ?", (limit,))
+            return [int(r[0]) for r in rows]
+        top = int(self._one("SELECT max(id) FROM tickets") or 0)
+        base, scale = int(prefix), 1
+        found: list[int] = []
+        while base * scale <= top and len(found) < limit:
+            rows = self.conn.execute(
+                "SELECT id FROM tickets WHERE id BETWEEN ? AND ? ORDER BY id DESC LIMIT ?",
+                (base * scale, (base + 1) * scale - 1, limit - len(found)),
+            )
+            found += [int(r[0]) for r in rows]
+            scale *= 10
+        return found
+
+    def emails_starting(self, prefix: str, limit: int = 40) -> list[str]:
+        low = prefix.lower()
+        rows = self.conn.execute(
+            "SELECT email FROM users WHERE email >= ? AND email < ? ORDER BY email LIMIT ?",
+            (low, low + "\U0010ffff", limit),
+        )
+        return [str(r[0]) for r in rows]
 
     # -- health ---------------------------------------------------------------------
 

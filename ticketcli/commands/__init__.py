@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from .. import completion
 from ..context import Context
 from ..errors import UsageError
 from ..output import FORMATS
@@ -18,7 +19,7 @@ from ..tickets import MAX_ATTACHMENT, MAX_BODY, NewFile
 
 FormatOption = Annotated[
     str | None,
-    typer.Option("--format", "-f", metavar="FORMAT",
+    typer.Option("--format", "-f", metavar="FORMAT", autocompletion=completion.formats,
                  help="table, json, jsonl, csv, tsv or ids (default: table on a terminal, "
                       "tab-separated rows without a header otherwise)."),
 ]

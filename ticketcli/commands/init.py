@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from ..completion import presets
 from ..errors import TicketError
 from ..workflow import PRESETS, load_preset, parse_duration
 from . import context
@@ -15,7 +16,8 @@ def init(
     ctx: typer.Context,
     preset: Annotated[
         str, typer.Option("--preset", "-p", metavar="NAME",
-                          help="Workflow preset: " + ", ".join(PRESETS) + ".")
+                          help="Workflow preset: " + ", ".join(PRESETS) + ".",
+                          autocompletion=presets)
     ] = "standard",
     stale_after: Annotated[
         str | None,

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from .. import completion
 from .. import people as uc
 from ..output import render_rows
 from ..workflow import ROLES
@@ -21,7 +22,8 @@ def user_add(
     email: Annotated[str, typer.Argument(metavar="EMAIL")],
     name: Annotated[str | None, typer.Option("--name", metavar="N", help="Full name.")] = None,
     role: Annotated[
-        str, typer.Option("--role", metavar="ROLE", help="customer, agent or admin.")
+        str, typer.Option("--role", metavar="ROLE", help="customer, agent or admin.",
+                          autocompletion=completion.roles)
     ] = "customer",
     org: Annotated[
         str | None, typer.Option("--org", metavar="ORG", help="Organization name.")
@@ -67,7 +69,8 @@ def org_add(
     name: Annotated[str, typer.Argument(metavar="NAME")],
     manager: Annotated[
         str | None, typer.Option("--manager", metavar="EMAIL",
-                                 help="The organization's project manager (an agent).")
+                                 help="The organization's project manager (an agent).",
+                                 autocompletion=completion.emails)
     ] = None,
 ) -> None:
     """Add an organization (admins only).

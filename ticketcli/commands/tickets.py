@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from .. import completion
 from .. import tickets as uc
 from ..errors import UsageError
 from ..output import (
@@ -20,14 +21,16 @@ from ..output import (
 from . import FormatOption, body_from, check_format, context, read_attachments
 from .bulk import confirm, parse_ids, run_each
 
-IdArg = Annotated[int, typer.Argument(metavar="ID", help="Ticket number.")]
+IdArg = Annotated[
+    int, typer.Argument(metavar="ID", help="Ticket number.", autocompletion=completion.ticket_ids)
+]
 AttachOption = Annotated[
     list[str] | None,
     typer.Option("--attach", metavar="PATH", help="Attach a file (repeatable)."),
 ]
 IfStatusOption = Annotated[
     str | None,
-    typer.Option("--if-status", metavar="STATUS",
+    typer.Option("--if-status", metavar="STATUS", autocompletion=completion.statuses,
                  help="Refuse (exit 5) unless the ticket is still in this status."),
 ]
 
@@ -54,14 +57,16 @@ def open_(
     ] = None,
     priority: Annotated[
         str | None, typer.Option("--priority", metavar="P", help="One of the workflow's "
-                                 "priorities (default: its default).")
+                                 "priorities (default: its default).",
+                                 autocompletion=completion.priorities)
     ] = None,
     category: Annotated[
         str | None, typer.Option("--category", metavar="C", help="Product or area.")
     ] = None,
     requester: Annotated[
         str | None, typer.Option("--requester", metavar="EMAIL",
-                                 help="Open on behalf of this person (staff only).")
+                                 help="Open on behalf of this person (staff only).",
+                                 autocompletion=completion.emails)
     ] = None,
     field: Annotated[
         list[str] | None,
@@ -70,7 +75,7 @@ def open_(
     ] = None,
     attach: AttachOption = None,
     follow_up: Annotated[
-        int | None, typer.Option("--follow-up", metavar="ID",
+        int | None, typer.Option("--follow-up", metavar="ID", autocompletion=completion.ticket_ids,
                                  help="Link to a closed ticket this one follows up.")
     ] = None,
 ) -> None:
@@ -115,7 +120,8 @@ def list_(
     ctx: typer.Context,
     status: Annotated[
         list[str] | None,
-        typer.Option("--status", "-s", metavar="S", help="Only this status (repeatable)."),
+        typer.Option("--status", "-s", metavar="S", help="Only this status (repeatable).",
+                     autocompletion=completion.statuses),
     ] = None,
     all_: Annotated[
         bool, typer.Option("--all", "-a", help="Include closed and cancelled.")
@@ -125,10 +131,15 @@ def list_(
         typer.Option("--phase", metavar="P", help="Only statuses of this phase: new, open, "
                      "pending, hold, solved, closed, cancelled (repeatable)."),
     ] = None,
-    priority: Annotated[str | None, typer.Option("--priority", metavar="P")] = None,
-    requester: Annotated[str | None, typer.Option("--requester", metavar="EMAIL")] = None,
+    priority: Annotated[
+        str | None, typer.Option("--priority", metavar="P", autocompletion=completion.priorities)
+    ] = None,
+    requester: Annotated[
+        str | None, typer.Option("--requester", metavar="EMAIL", autocompletion=completion.emails)
+    ] = None,
     assignee: Annotated[
-        str | None, typer.Option("--assignee", metavar="EMAIL", help="An agent, or 'me'.")
+        str | None, typer.Option("--assignee", metavar="EMAIL", help="An agent, or 'me'.",
+                                 autocompletion=completion.assignees)
     ] = None,
     org: Annotated[str | None, typer.Option("--org", metavar="ORG", help="Organization.")] = None,
     category: Annotated[str | None, typer.Option("--category", metavar="C")] = None,
@@ -246,7 +257,7 @@ def comment(
     ctx: typer.Context,
     args: Annotated[
         list[str],
-        typer.Argument(metavar="ID... [TEXT]",
+        typer.Argument(metavar="ID... [TEXT]", autocompletion=completion.ticket_ids,
                        help="Ticket numbers (- reads them from stdin), then the reply unless "
                             "--body or --body-file gives it."),
     ],
@@ -260,7 +271,8 @@ def comment(
     ] = False,
     status: Annotated[
         str | None, typer.Option("--status", metavar="S",
-                                 help="Reply and set this status in one step.")
+                                 help="Reply and set this status in one step.",
+                                 autocompletion=completion.statuses)
     ] = None,
     attach: AttachOption = None,
     if_status: IfStatusOption = None,
@@ -309,7 +321,7 @@ def set_status(
     ctx: typer.Context,
     args: Annotated[
         list[str],
-        typer.Argument(metavar="ID... STATUS",
+        typer.Argument(metavar="ID... STATUS", autocompletion=completion.ids_then_status,
                        help="Ticket numbers (- reads them from stdin), then the status key."),
     ],
     resolution: Annotated[
@@ -352,7 +364,10 @@ def set_status(
 def share(
     ctx: typer.Context,
     ticket_id: IdArg,
-    emails: Annotated[list[str], typer.Argument(metavar="EMAIL...", help="People to add.")],
+    emails: Annotated[
+        list[str],
+        typer.Argument(metavar="EMAIL...", help="People to add.", autocompletion=completion.emails),
+    ],
     remove: Annotated[bool, typer.Option("--remove", help="Remove them instead.")] = False,
 ) -> None:
     """Add people to a ticket as participants (or remove them), within the sharing rule.
@@ -375,7 +390,7 @@ def assign(
     ticket_id: IdArg,
     email: Annotated[
         str | None, typer.Argument(metavar="EMAIL", help="An agent, 'me', or nothing to "
-                                   "unassign.")
+                                   "unassign.", autocompletion=completion.assignees)
     ] = None,
 ) -> None:
     """Assign a ticket to an agent (staff only).

@@ -1,0 +1,1 @@
+complete --command ticketcli --no-files --arguments "(env _TICKETCLI_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) ticketcli)" --condition "env _TICKETCLI_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) ticketcli"

@@ -1,0 +1,81 @@
+"""Dynamic values for shell completion: ticket ids, statuses, emails, priorities.
+
+Completion runs the program on every Tab, so these read the database through
+a read-only connection (never creating or migrating it), use range scans on
+indexes only, and answer nothing rather than fail.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import typer
+
+from .store import Store
+from .workflow import PRESETS
+
+
+def _with_store(ctx: typer.Context, fn: Callable[[Store], list[str]]) -> list[str]:
+    from .context import Context
+
+    params = ctx.find_root().params
+    c = Context(
+        db_option=params.get("db") or os.environ.get("TICKETCLI_DB"),
+        config_option=params.get("config") or os.environ.get("TICKETCLI_CONFIG"),
+    )
+    try:
+        store = Store.open_readonly(c.db_path)
+    except Exception:
+        return []
+    if store is None:
+        return []
+    try:
+        return fn(store)
+    except Exception:
+        return []
+    finally:
+        store.close()
+
+
+def ticket_ids(ctx: typer.Context, incomplete: str) -> list[str]:
+    return _with_store(ctx, lambda s: [str(i) for i in s.ids_starting(incomplete)])
+
+
+def statuses(ctx: typer.Context, incomplete: str) -> list[str]:
+    return _with_store(ctx, lambda s: [k for k in s.workflow().statuses
+                                       if k.startswith(incomplete)])
+
+
+def ids_then_status(ctx: typer.Context, incomplete: str) -> list[str]:
+    """For ``set-status ID... STATUS``: ids while typing digits, else status keys."""
+    if incomplete.isdigit():
+        return ticket_ids(ctx, incomplete)
+    return statuses(ctx, incomplete)
+
+
+def priorities(ctx: typer.Context, incomplete: str) -> list[str]:
+    return _with_store(ctx, lambda s: [p for p in s.workflow().priorities
+                                       if p.startswith(incomplete)])
+
+
+def emails(ctx: typer.Context, incomplete: str) -> list[str]:
+    return _with_store(ctx, lambda s: s.emails_starting(incomplete))
+
+
+def assignees(ctx: typer.Context, incomplete: str) -> list[str]:
+    return (["me"] if "me".startswith(incomplete) else []) + emails(ctx, incomplete)
+
+
+def formats(incomplete: str) -> list[str]:
+    from .output import FORMATS
+
+    return [f for f in FORMATS if f.startswith(incomplete)]
+
+
+def presets(incomplete: str) -> list[str]:
+    return [p for p in PRESETS if p.startswith(incomplete)]
+
+
+def roles(incomplete: str) -> list[str]:
+    return [r for r in ("customer", "agent", "admin") if r.startswith(incomplete)]
