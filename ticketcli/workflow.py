@@ -173,7 +173,7 @@ class Workflow:
         if side == "participant":
             side = "requester"
         for rule in self.replies:
-            if current in rule.statuses:
+            if rule.by in (side, "any") and current in rule.statuses:
                 return None if rule.to == current else rule.to
         return None
 

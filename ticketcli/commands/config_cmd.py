@@ -23,6 +23,7 @@ def _show(value: Any) -> str:
 def config_path(ctx: typer.Context) -> None:
     """Print where the config file is (it may not exist yet).
 
+    \b
     Examples:
       ticketcli config path
     """
@@ -34,6 +35,7 @@ def config_path(ctx: typer.Context) -> None:
 def config_list(ctx: typer.Context) -> None:
     """Print every setting as key=value.
 
+    \b
     Examples:
       ticketcli config list
     """
@@ -51,6 +53,7 @@ def config_list(ctx: typer.Context) -> None:
 def config_get(ctx: typer.Context, key: Annotated[str, typer.Argument(metavar="KEY")]) -> None:
     """Print one setting (exit 3 when it is not set).
 
+    \b
     Examples:
       ticketcli config get user
       ticketcli config get smtp.host
@@ -74,6 +77,7 @@ def config_set(
     Known keys: db, user, language (en or it), busy_timeout (seconds). Tables
     such as smtp are written as smtp.host.
 
+    \b
     Examples:
       ticketcli config set user anna@example.com
       ticketcli config set language it
@@ -87,6 +91,7 @@ def config_set(
 def config_unset(ctx: typer.Context, key: Annotated[str, typer.Argument(metavar="KEY")]) -> None:
     """Remove a setting.
 
+    \b
     Examples:
       ticketcli config unset language
     """

@@ -14,6 +14,7 @@ def doctor(ctx: typer.Context, fmt: FormatOption = None) -> None:
 
     Exits 0 when all is well (warnings included), 1 when a check fails.
 
+    \b
     Examples:
       ticketcli doctor
       ticketcli --db /srv/helpdesk.db doctor --format json

@@ -30,6 +30,7 @@ def init(
 
     Refuses to replace the workflow of a database that already holds tickets.
 
+    \b
     Examples:
       ticketcli init
       ticketcli --db /srv/helpdesk.db init --preset service-desk

@@ -31,6 +31,7 @@ def user_add(
 ) -> None:
     """Add a person (admins only; the first person on a new database is the admin).
 
+    \b
     Examples:
       ticketcli user add anna@example.com --name "Anna Neri" --org Acme
       ticketcli user add marco@example.com --role agent
@@ -48,6 +49,7 @@ def user_add(
 def user_list(ctx: typer.Context, fmt: FormatOption = None) -> None:
     """List people (admins only).
 
+    \b
     Examples:
       ticketcli user list
       ticketcli user list --format csv
@@ -75,6 +77,7 @@ def org_add(
 ) -> None:
     """Add an organization (admins only).
 
+    \b
     Examples:
       ticketcli org add Acme --manager marco@example.com
     """
@@ -87,6 +90,7 @@ def org_add(
 def org_list(ctx: typer.Context, fmt: FormatOption = None) -> None:
     """List organizations with their project manager and member count (staff only).
 
+    \b
     Examples:
       ticketcli org list
       ticketcli org list --format json

@@ -34,6 +34,7 @@ def close_stale_cmd(
     Each ticket is moved and recorded exactly once, even when several runs
     overlap. Nothing to do is success.
 
+    \b
     Examples:
       ticketcli close-stale --dry-run
       ticketcli close-stale --quiet

@@ -48,8 +48,10 @@ def _fields(pairs: list[str] | None) -> dict[str, str]:
 
 def open_(
     ctx: typer.Context,
-    title: Annotated[str, typer.Argument(help="A short summary of the problem.")],
-    body: Annotated[str | None, typer.Option("--body", "-b", help="The description.")] = None,
+    title: Annotated[str, typer.Argument(metavar="TITLE", help="A short summary of the problem.")],
+    body: Annotated[
+        str | None, typer.Option("--body", "-b", metavar="TEXT", help="The description.")
+    ] = None,
     body_file: Annotated[
         str | None,
         typer.Option("--body-file", metavar="PATH", help="Read the description from a file "
@@ -81,6 +83,7 @@ def open_(
 ) -> None:
     """Open a ticket and print its number alone on stdout.
 
+    \b
     Examples:
       ticketcli open "Printer on fire"
       ticketcli open "VPN drops" --priority high --body-file notes.txt --attach log.txt
@@ -180,6 +183,7 @@ def list_(
 ) -> None:
     """List tickets, newest first: the active ones unless --all, --status or --phase.
 
+    \b
     Examples:
       ticketcli list
       ticketcli list --status pending --status on_hold
@@ -229,6 +233,7 @@ def show(
 
     Without --format the ticket is shown as a readable page, on a terminal or not.
 
+    \b
     Examples:
       ticketcli show 42
       ticketcli show 42 --format json
@@ -261,7 +266,9 @@ def comment(
                        help="Ticket numbers (- reads them from stdin), then the reply unless "
                             "--body or --body-file gives it."),
     ],
-    body: Annotated[str | None, typer.Option("--body", "-b", help="The reply text.")] = None,
+    body: Annotated[
+        str | None, typer.Option("--body", "-b", metavar="TEXT", help="The reply text.")
+    ] = None,
     body_file: Annotated[
         str | None, typer.Option("--body-file", metavar="PATH", help="Read it from a file "
                                  "(- for stdin).")
@@ -284,6 +291,7 @@ def comment(
     A public reply applies the workflow's reply rules (a requester's answer
     reopens a waiting ticket) unless --status says where the ticket goes.
 
+    \b
     Examples:
       ticketcli comment 42 "Could you send the log?" --status pending
       ticketcli comment 42 --internal "Supplier says Tuesday"
@@ -338,6 +346,7 @@ def set_status(
 ) -> None:
     """Move tickets to another status, as the workflow allows for your role.
 
+    \b
     Examples:
       ticketcli set-status 42 solved
       ticketcli set-status 42 resolved --resolution out_of_scope --note "Needs a quote"
@@ -372,6 +381,7 @@ def share(
 ) -> None:
     """Add people to a ticket as participants (or remove them), within the sharing rule.
 
+    \b
     Examples:
       ticketcli share 42 anna@example.com luca@example.com
       ticketcli share 42 luca@example.com --remove
@@ -395,6 +405,7 @@ def assign(
 ) -> None:
     """Assign a ticket to an agent (staff only).
 
+    \b
     Examples:
       ticketcli assign 42 marco@example.com
       ticketcli assign 42 me
@@ -410,6 +421,7 @@ def assign(
 def take(ctx: typer.Context, ticket_id: IdArg) -> None:
     """Assign a ticket to yourself.
 
+    \b
     Examples:
       ticketcli take 42
     """

@@ -33,6 +33,7 @@ def _checked(c: Any, path: str) -> Workflow:
 def workflow_show(ctx: typer.Context, fmt: FormatOption = None) -> None:
     """Show the stored workflow: statuses with phase and labels, moves, replies, stale rules.
 
+    \b
     Examples:
       ticketcli workflow show
       ticketcli workflow show --format json
@@ -79,6 +80,7 @@ def workflow_export(
 ) -> None:
     """Export the stored workflow as TOML, to edit and import again.
 
+    \b
     Examples:
       ticketcli workflow export > desk.toml
       ticketcli workflow export desk.toml
@@ -102,6 +104,7 @@ def workflow_validate(
 ) -> None:
     """Check a workflow file; every problem is listed with its location (exit 78).
 
+    \b
     Examples:
       ticketcli workflow validate desk.toml
     """
@@ -125,6 +128,7 @@ def workflow_import(
     Refused when tickets would be left in a status the new workflow lacks,
     unless --map says where they go.
 
+    \b
     Examples:
       ticketcli workflow import desk.toml
       ticketcli workflow import desk.toml --map on_hold=pending
