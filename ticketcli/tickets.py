@@ -111,14 +111,16 @@ def _follow_up_hint(ticket: Ticket) -> str:
 
 
 def _store_files(store: Store, actor: User, ticket_id: int, comment_id: int | None,
-                 files: Sequence[NewFile], now: str) -> None:
+                 files: Sequence[NewFile], now: str, *, internal: bool = False) -> None:
     import hashlib
 
     for f in files:
         digest = hashlib.sha256(f.content).hexdigest()
         store.add_attachment(ticket_id, comment_id, actor.id, f.name, f.content, digest, now)
-        events.record(store, ticket_id, actor.id, now, "attachment",
-                          detail={"name": f.name, "size": len(f.content), "sha256": digest})
+        detail: dict[str, object] = {"name": f.name, "size": len(f.content), "sha256": digest}
+        if internal:
+            detail["internal"] = True  # attached to an internal note: staff only
+        events.record(store, ticket_id, actor.id, now, "attachment", detail=detail)
 
 
 def _move(store: Store, wf: Workflow, actor_id: int | None, ticket: Ticket, target: str,
@@ -318,7 +320,7 @@ def comment(store: Store, actor: User, now: str, ticket_id: int, *, body: str,
         comment_id = store.add_comment(ticket.id, actor.id, body, internal, now)
         events.record(store, ticket.id, actor.id, now, "note" if internal else "comment",
                           detail={"comment": comment_id})
-        _store_files(store, actor, ticket.id, comment_id, files, now)
+        _store_files(store, actor, ticket.id, comment_id, files, now, internal=internal)
         store.touch(ticket.id, now, requester_activity=not internal and not actor.staff)
         if target is not None:
             return _move(store, wf, actor.id, ticket, target, now,
