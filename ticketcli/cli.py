@@ -16,13 +16,24 @@ from .errors import ExitCode, TicketError, UsageError
 
 
 class TicketGroup(TyperGroup):
-    """Turns every failure into one ``Error: ...`` line on stderr and an exit code."""
+    """The root group: builds commands on demand, and turns every failure into one
+    ``Error: ...`` line on stderr and an exit code."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(dict.fromkeys([*LAZY_COMMANDS, *super().list_commands(ctx)]))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in LAZY_COMMANDS:
+            command = _build(cmd_name)
+            self.add_command(command, cmd_name)
+        return command
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
         if os.environ.get("_TICKETCLI_COMPLETE"):
             # A shell asking for completions (see completions/): load the machinery.
-            from typer.completion import completion_init
+            from typer._completion_classes import completion_init
 
             completion_init()
         code: int
@@ -139,11 +150,52 @@ def root(
     ctx.call_on_close(context.close)
 
 
-def _register() -> None:
-    from .commands import config_cmd, doctor, init, people, stale, tickets, workflow_cmd
+# Commands are built only when invoked: turning a function's signature into a
+# click command costs a few milliseconds each, and a script calling `show` in a
+# loop should not pay for all of them. name -> (module in ticketcli.commands,
+# attribute: a command function or a sub-app), in the order help lists them.
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("init", "init"),
+    "open": ("tickets", "open_"),
+    "list": ("tickets", "list_"),
+    "show": ("tickets", "show"),
+    "comment": ("tickets", "comment"),
+    "set-status": ("tickets", "set_status"),
+    "share": ("tickets", "share"),
+    "assign": ("tickets", "assign"),
+    "take": ("tickets", "take"),
+    "close-stale": ("stale", "close_stale_cmd"),
+    "user": ("people", "user_app"),
+    "org": ("people", "org_app"),
+    "workflow": ("workflow_cmd", "workflow_app"),
+    "config": ("config_cmd", "config_app"),
+    "doctor": ("doctor", "doctor"),
+}
 
-    for module in (init, tickets, stale, people, workflow_cmd, config_cmd, doctor):
-        module.register(app)
+
+def _build(name: str) -> Any:
+    import importlib
+
+    from typer.main import get_command
+
+    module_name, attr = LAZY_COMMANDS[name]
+    target = getattr(importlib.import_module(f"ticketcli.commands.{module_name}"), attr)
+    if isinstance(target, typer.Typer):
+        return get_command(target)
+    single = typer.Typer(context_settings=app.info.context_settings, add_completion=False)
+    single.command(name)(target)
+    return get_command(single)
+
+
+# Modules (in ticketcli.commands) that add their commands with ``register(app)``.
+EAGER_MODULES: tuple[str, ...] = ()
+
+
+def _register() -> None:
+    import importlib
+
+    for name in EAGER_MODULES:
+        importlib.import_module(f"ticketcli.commands.{name}").register(app)
 
 
 _register()

@@ -97,7 +97,3 @@ def config_unset(ctx: typer.Context, key: Annotated[str, typer.Argument(metavar=
     """
     c = context(ctx)
     cfg.update(c.config_path, key, None)
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(config_app, name="config")

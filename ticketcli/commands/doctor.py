@@ -38,7 +38,3 @@ def doctor(ctx: typer.Context, fmt: FormatOption = None) -> None:
     if failed:
         c.say(f"doctor: {len(failed)} check(s) failed: {', '.join(failed)}")
         raise typer.Exit(int(ExitCode.ERROR))
-
-
-def register(app: typer.Typer) -> None:
-    app.command("doctor")(doctor)

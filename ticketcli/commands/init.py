@@ -56,7 +56,3 @@ def init(
             )
         store.set_workflow(wf)
     c.say(f"Initialized {store.path} with the {wf.name} workflow.")
-
-
-def register(app: typer.Typer) -> None:
-    app.command("init")(init)

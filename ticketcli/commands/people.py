@@ -102,8 +102,3 @@ def org_list(ctx: typer.Context, fmt: FormatOption = None) -> None:
         {"id": o.id, "name": o.name, "manager": o.manager, "members": o.members} for o in orgs
     ]
     c.out(render_rows(records, ["name", "manager", "members"], c.format(fmt), lang=c.lang))
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(user_app, name="user")
-    app.add_typer(org_app, name="org")

@@ -58,7 +58,3 @@ def close_stale_cmd(
         reminded = "would remind" if dry_run else "reminded"
         c.say(f"close-stale {verb} {len(changes)} ticket(s), {reminded} "
               f"{len(report.reminders)}.")
-
-
-def register(app: typer.Typer) -> None:
-    app.command("close-stale")(close_stale_cmd)

@@ -426,14 +426,3 @@ def take(ctx: typer.Context, ticket_id: IdArg) -> None:
       ticketcli take 42
     """
     assign(ctx, ticket_id, "me")
-
-
-def register(app: typer.Typer) -> None:
-    app.command("open")(open_)
-    app.command("list")(list_)
-    app.command("show")(show)
-    app.command("comment")(comment)
-    app.command("set-status")(set_status)
-    app.command("share")(share)
-    app.command("assign")(assign)
-    app.command("take")(take)

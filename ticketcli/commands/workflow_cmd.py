@@ -140,7 +140,3 @@ def workflow_import(
     for old, n in moved.items():
         c.say(f"Moved {n} ticket(s) from {old}.")
     c.say(f"Workflow {wf.name!r} imported.")
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(workflow_app, name="workflow")
