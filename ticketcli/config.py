@@ -23,6 +23,10 @@ KEYS: dict[str, tuple[type, str]] = {
     "user": (str, "email of the person acting when --as is not given"),
     "language": (str, "label language: en or it"),
     "busy_timeout": (float, "seconds to wait for another writer before giving up"),
+    "max_title_length": (int, "longest title, in characters"),
+    "max_body_size": (int, "longest description or comment, in characters"),
+    "max_attachment_size": (int, "largest attachment, in bytes"),
+    "max_attachments": (int, "most attachments in one command"),
 }
 
 
@@ -75,9 +79,14 @@ def validate(data: Mapping[str, Any], path: Path) -> None:
         if key not in KEYS:
             continue  # unknown keys are kept for other versions and tools
         kind = KEYS[key][0]
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if not (ok if kind is float else isinstance(value, kind)):
-            raise ConfigError(f"config file {path}: {key} must be a {kind.__name__}")
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if kind is int:
+            ok = number and isinstance(value, int) and value > 0
+        else:
+            ok = number if kind is float else isinstance(value, kind)
+        if not ok:
+            what = "a positive whole number" if kind is int else f"a {kind.__name__}"
+            raise ConfigError(f"config file {path}: {key} must be {what}")
     lang = data.get("language")
     if lang is not None and lang not in ("en", "it"):
         raise ConfigError(f"config file {path}: language must be 'en' or 'it', not {lang!r}")
@@ -136,11 +145,13 @@ def typed_value(key: str, raw: str) -> Any:
 
     if key in KEYS:
         kind = KEYS[key][0]
-        if kind is float:
-            try:
+        try:
+            if kind is float:
                 return float(raw)
-            except ValueError:
-                raise ConfigError(f"{key} must be a number, not {raw!r}") from None
+            if kind is int:
+                return int(raw)
+        except ValueError:
+            raise ConfigError(f"{key} must be a number, not {raw!r}") from None
         return raw
     try:
         return tomllib.loads(f"v = {raw}")["v"]

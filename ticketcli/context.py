@@ -19,6 +19,7 @@ from . import config as cfg
 from .clock import iso, utcnow
 from .errors import UsageError
 from .store import DEFAULT_BUSY_TIMEOUT, Store, User
+from .tickets import DEFAULT_LIMITS, Limits
 
 
 @dataclass
@@ -75,6 +76,17 @@ class Context:
                 f"TICKETCLI_BUSY_TIMEOUT must be a number of seconds, not {raw!r}"
             ) from None
         return max(value, 0.0)
+
+    @property
+    def limits(self) -> Limits:
+        c = self.config
+        d = DEFAULT_LIMITS
+        return Limits(
+            title=int(c.get("max_title_length", d.title)),
+            body=int(c.get("max_body_size", d.body)),
+            attachment=int(c.get("max_attachment_size", d.attachment)),
+            attachments=int(c.get("max_attachments", d.attachments)),
+        )
 
     # -- resources ----------------------------------------------------------------
 

@@ -54,30 +54,44 @@ def check_id(ticket_id: int) -> int:
     return ticket_id
 
 
-def check_title(title: str) -> str:
+@dataclass(frozen=True)
+class Limits:
+    """Size limits for what users send; the user config can change them."""
+
+    title: int = MAX_TITLE
+    body: int = MAX_BODY
+    attachment: int = MAX_ATTACHMENT
+    attachments: int = MAX_ATTACHMENTS
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def check_title(title: str, limits: Limits = DEFAULT_LIMITS) -> str:
     clean = " ".join(title.split())
     if not clean:
         raise UsageError("a ticket needs a non-empty title")
-    if len(clean) > MAX_TITLE:
-        raise UsageError(f"a title is at most {MAX_TITLE} characters (got {len(clean)})")
+    if len(clean) > limits.title:
+        raise UsageError(f"a title is at most {limits.title} characters (got {len(clean)})")
     return clean
 
 
-def check_body(body: str, what: str = "body") -> str:
+def check_body(body: str, what: str = "body", limits: Limits = DEFAULT_LIMITS) -> str:
     if "\x00" in body:
         raise UsageError(f"the {what} contains a NUL character; send text, or attach the file")
-    if len(body) > MAX_BODY:
-        raise UsageError(f"the {what} is at most {MAX_BODY} characters (got {len(body)})")
+    if len(body) > limits.body:
+        raise UsageError(f"the {what} is at most {limits.body} characters (got {len(body)})")
     return body
 
 
-def check_files(files: Sequence[NewFile]) -> None:
-    if len(files) > MAX_ATTACHMENTS:
-        raise UsageError(f"at most {MAX_ATTACHMENTS} attachments at a time")
+def check_files(files: Sequence[NewFile], limits: Limits = DEFAULT_LIMITS) -> None:
+    if len(files) > limits.attachments:
+        raise UsageError(f"at most {limits.attachments} attachments at a time")
     for f in files:
-        if len(f.content) > MAX_ATTACHMENT:
+        if len(f.content) > limits.attachment:
             raise UsageError(
-                f"attachment {f.name} is {len(f.content)} bytes; the limit is {MAX_ATTACHMENT}"
+                f"attachment {f.name} is {len(f.content)} bytes or more; the limit is "
+                f"{limits.attachment} (config key max_attachment_size)"
             )
 
 
@@ -142,11 +156,11 @@ def _move(store: Store, wf: Workflow, actor_id: int | None, ticket: Ticket, targ
 def open_ticket(store: Store, actor: User, now: str, *, title: str, body: str,
                 priority: str | None, category: str | None, requester: str | None,
                 fields: dict[str, str], files: Sequence[NewFile],
-                follow_up: int | None) -> int:
+                follow_up: int | None, limits: Limits = DEFAULT_LIMITS) -> int:
     wf = store.workflow()
-    title = check_title(title)
-    body = check_body(body, "description")
-    check_files(files)
+    title = check_title(title, limits)
+    body = check_body(body, "description", limits)
+    check_files(files, limits)
     prio = wf.check_priority(priority) if priority else wf.default_priority
     cat = category.strip() or None if category is not None else None
     with store.write():
@@ -294,13 +308,13 @@ def count_tickets(store: Store, actor: User, req: ListRequest) -> int:
 
 def comment(store: Store, actor: User, now: str, ticket_id: int, *, body: str,
             internal: bool, status: str | None, files: Sequence[NewFile],
-            if_status: str | None = None) -> Change | None:
+            if_status: str | None = None, limits: Limits = DEFAULT_LIMITS) -> Change | None:
     """Add a reply or an internal note; returns the status change it caused, if any."""
     wf = store.workflow()
-    body = check_body(body, "comment")
+    body = check_body(body, "comment", limits)
     if not body.strip():
         raise UsageError("a comment needs some text")
-    check_files(files)
+    check_files(files, limits)
     if internal and not actor.staff:
         raise PermissionDenied("only agents and admins may write internal notes")
     if status is not None:

@@ -15,7 +15,7 @@ from .. import completion
 from ..context import Context
 from ..errors import UsageError
 from ..output import FORMATS
-from ..tickets import MAX_ATTACHMENT, MAX_BODY, NewFile
+from ..tickets import MAX_BODY, NewFile
 
 FormatOption = Annotated[
     str | None,
@@ -38,12 +38,16 @@ def check_format(fmt: str | None) -> str | None:
 
 
 def read_text(c: Context, source: str, what: str) -> str:
-    """Text from a file, or from stdin when ``source`` is ``-``; exactly as given."""
+    """Text from a file, or from stdin when ``source`` is ``-``; exactly as given.
+
+    Reads at most a little more than the body limit allows (4 bytes a character),
+    so a device such as /dev/zero is refused rather than read forever."""
+    limit = max(c.limits.body, MAX_BODY) * 4 + 1
     if source == "-":
         stream = getattr(c.stdin, "buffer", None)
-        data = stream.read(MAX_BODY * 4 + 1) if stream is not None else c.stdin.read().encode()
+        data = stream.read(limit) if stream is not None else c.stdin.read(limit).encode()
     else:
-        data = _read_file(Path(source), what, MAX_BODY * 4 + 1)
+        data = _read_file(Path(source), what, limit)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -68,11 +72,12 @@ def _read_file(path: Path, what: str, limit: int) -> bytes:
         raise UsageError(f"cannot read {what} {path}: {e.strerror}") from None
 
 
-def read_attachments(paths: list[str] | None) -> list[NewFile]:
+def read_attachments(c: Context, paths: list[str] | None) -> list[NewFile]:
+    """The files to attach, read up to one byte past the size limit (devices never hang)."""
     files = []
     for p in paths or []:
         path = Path(p)
-        content = _read_file(path, "attachment", MAX_ATTACHMENT + 1)
+        content = _read_file(path, "attachment", c.limits.attachment + 1)
         files.append(NewFile(os.path.basename(p) or "attachment", content))
     return files
 

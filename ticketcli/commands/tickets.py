@@ -92,12 +92,12 @@ def open_(
     """
     c = context(ctx)
     text = body_from(c, body, body_file, "description", required=False) or ""
-    files = read_attachments(attach)
+    files = read_attachments(c, attach)
     store = c.store()
     ticket_id = uc.open_ticket(
         store, c.actor(), c.now_iso(), title=title, body=text, priority=priority,
         category=category, requester=requester, fields=_fields(field), files=files,
-        follow_up=follow_up,
+        follow_up=follow_up, limits=c.limits,
     )
     c.out(f"{ticket_id}\n")
 
@@ -312,14 +312,15 @@ def comment(
     message = body_from(c, text, body_file, "comment", required=True)
     assert message is not None
     ids = parse_ids(c, words)
-    files = read_attachments(attach)
+    files = read_attachments(c, attach)
     store = c.store()
     actor = c.actor()
     confirm(c, len(ids), "Comment on", yes or dry_run)
 
     def act(ticket_id: int) -> uc.Change | None:
         return uc.comment(store, actor, c.now_iso(), ticket_id, body=message,
-                          internal=internal, status=status, files=files, if_status=if_status)
+                          internal=internal, status=status, files=files, if_status=if_status,
+                          limits=c.limits)
 
     with store.rehearsal() if dry_run else nullcontext():
         run_each(c, ids, act, dry_run=dry_run, done="commented")
