@@ -1,0 +1,48 @@
+"""Read commands stay lean: scripts call them in loops, so heavy modules stay off
+their import path (start-up time itself is measured by the benchmark)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, Desk
+
+HEAVY = ["sqlite_utils", "rich", "pydantic", "click", "pluggy", "email", "smtplib",
+         "tabulate", "tomli_w", "csv", "hashlib"]
+
+PROBE = """
+import json, sys
+sys.argv = ["ticketcli", *json.loads(sys.argv[1])]
+from ticketcli.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+sys.stderr.write(json.dumps(sorted(sys.modules)))
+"""
+
+
+def _modules_loaded(args: list[str], db: Path) -> set[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(["--db", str(db), *args])],
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )
+    loaded = json.loads(result.stderr.splitlines()[-1])
+    return {m.split(".")[0] for m in loaded}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["show", "1"], ["show", "1", "--format", "json"], ["list", "--limit", "20"],
+     ["list", "--format", "json"], ["list", "--search", "printer", "--format", "ids"]],
+    ids=" ".join,
+)
+def test_read_commands_do_not_import_heavy_modules(desk: Desk, args: list[str]) -> None:
+    desk.open("Printer on fire")
+    loaded = _modules_loaded(["--as", "admin@example.com", *args], desk.db)
+    assert "ticketcli" in loaded
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
