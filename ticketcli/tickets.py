@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from . import events
-from .errors import Conflict, PermissionDenied, UsageError
+from .errors import Conflict, NotFound, PermissionDenied, UsageError
 from .people import check_email, find_user
 from .store import Attachment, Comment, HistoryEntry, Store, Ticket, TicketQuery, User
 from .workflow import Workflow
@@ -48,9 +48,14 @@ class Change:
 # -- checks -------------------------------------------------------------------
 
 
+MAX_ID = 2**63 - 1  # SQLite's largest integer
+
+
 def check_id(ticket_id: int) -> int:
     if ticket_id <= 0:
         raise UsageError(f"ticket ids are positive whole numbers, not {ticket_id}")
+    if ticket_id > MAX_ID:
+        raise NotFound(f"ticket {ticket_id} not found")
     return ticket_id
 
 

@@ -231,7 +231,8 @@ def show(
 ) -> None:
     """Show a ticket with its participants, comments, attachments and history.
 
-    Without --format the ticket is shown as a readable page, on a terminal or not.
+    A terminal gets a readable page; a pipe gets one tab-separated row unless
+    --format says otherwise (--format table for the page, json for everything).
 
     \b
     Examples:
@@ -246,8 +247,8 @@ def show(
     picked = parse_fields(fields, DETAIL_FIELDS)
     store = c.store()
     details = uc.show(store, c.actor(), ticket_id)
-    chosen = fmt or ("table" if picked is None or c.is_tty else c.format(None))
-    c.out(render_details(details, chosen, lang=c.lang, wf=store.workflow(), fields=picked))
+    c.out(render_details(details, c.format(fmt), lang=c.lang, wf=store.workflow(),
+                         fields=picked))
 
 
 DryRunOption = Annotated[
