@@ -30,6 +30,8 @@ def parse(value: str) -> datetime:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
+    if not 1970 <= moment.year <= 9000:
+        raise UsageError(f"{value!r} is out of range (years 1970 to 9000)")
     return moment.astimezone(UTC)
 
 

@@ -50,7 +50,9 @@ def close_stale(store: Store, now: datetime, *, dry_run: bool = False,
                         report.changes.append(Change(i, ticket.status, rule.to))
                     else:
                         report.changes.append(
-                            _move(store, wf, None, ticket, rule.to, stamp, reason="stale")
+                            _move(store, wf, None, ticket, rule.to, stamp,
+                                  wf.resolution_for(rule.to, None, ticket.resolution),
+                                  reason="stale")
                         )
             if len(ids) < size:
                 break

@@ -343,6 +343,7 @@ def comment(store: Store, actor: User, now: str, ticket_id: int, *, body: str,
         store.touch(ticket.id, now, requester_activity=not internal and not actor.staff)
         if target is not None:
             return _move(store, wf, actor.id, ticket, target, now,
+                         wf.resolution_for(target, None, ticket.resolution),
                          reason=None if status is not None else "reply")
     return None
 
@@ -365,6 +366,7 @@ def set_status(store: Store, actor: User, now: str, ticket_id: int, status: str,
         if ticket.status == status:
             return None
         wf.check_move(move_side(actor, ticket), ticket.status, status, ticket.id)
+        resolution = wf.resolution_for(status, resolution, ticket.resolution)
         if note is not None:
             # Staff notes on a status change are internal; a requester's is a reply.
             cid = store.add_comment(ticket.id, actor.id, note, actor.staff, now)

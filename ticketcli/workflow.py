@@ -114,6 +114,8 @@ class Workflow:
     priorities: tuple[str, ...]
     default_priority: str
     resolutions: tuple[str, ...] = ()
+    # Statuses that carry a resolution; a move there without one records the first.
+    resolution_required: tuple[str, ...] = ()
     sharing: str = "anyone"
     allow_unregistered: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
@@ -140,7 +142,8 @@ class Workflow:
 
     def allows(self, side: str, source: str, target: str) -> bool:
         """Whether ``side`` may move a ticket from ``source`` to ``target`` by hand."""
-        if source == target or self.statuses[source].final:
+        current = self.statuses.get(source)
+        if source == target or current is None or current.final:
             return False
         return any(
             side in m.roles and source in m.sources and target in m.targets for m in self.moves
@@ -149,7 +152,13 @@ class Workflow:
     def check_move(self, side: str, source: str, target: str, ticket_id: int) -> None:
         """Raise unless ``side`` may move ticket ``ticket_id`` from source to target."""
         self.status(target)
-        current = self.statuses[source]
+        current = self.statuses.get(source)
+        if current is None:
+            raise Conflict(
+                f"ticket {ticket_id} is in {source!r}, which the {self.name} workflow no longer "
+                f"has; an admin can move it with 'ticketcli workflow import FILE --map "
+                f"{source}=NEW'"
+            )
         if current.final:
             raise Conflict(
                 f"ticket {ticket_id} is {source}, which is final; open a follow-up with "
@@ -187,6 +196,14 @@ class Workflow:
             )
         return priority
 
+    def resolution_for(self, target: str, given: str | None, current: str | None) -> str | None:
+        """The resolution a move to ``target`` records (a default where one is required)."""
+        if given is not None:
+            return self.check_resolution(given)
+        if target in self.resolution_required and current is None and self.resolutions:
+            return self.resolutions[0]
+        return None
+
     def check_resolution(self, resolution: str) -> str:
         if self.resolutions and resolution not in self.resolutions:
             raise UsageError(
@@ -222,6 +239,7 @@ class Workflow:
             "priorities": list(self.priorities),
             "default_priority": self.default_priority,
             "resolutions": list(self.resolutions),
+            "resolution_required": list(self.resolution_required),
             "sharing": self.sharing,
             "allow_unregistered": self.allow_unregistered,
             "statuses": {
@@ -300,6 +318,7 @@ def _build(data: dict[str, Any]) -> tuple[Workflow | None, list[str]]:
         return None, ["(top): a workflow must be a TOML table"]
     known_top = {
         "name", "description", "initial", "priorities", "default_priority", "resolutions",
+        "resolution_required",
         "sharing", "allow_unregistered", "statuses", "moves", "replies", "stale",
     }
     for key in data:
@@ -470,6 +489,11 @@ def _build(data: dict[str, Any]) -> tuple[Workflow | None, list[str]]:
         c.add("default_priority", "must be one of the priorities")
         default_priority = priorities[0]
     resolutions = _str_list(c, "resolutions", data.get("resolutions", []))
+    resolution_required = _str_list(c, "resolution_required",
+                                    data.get("resolution_required", []))
+    _known(c, "resolution_required", resolution_required, statuses)
+    if resolution_required and not resolutions:
+        c.add("resolution_required", "needs a list of resolutions to choose from")
     sharing = data.get("sharing", "anyone")
     if sharing not in SHARING:
         c.add("sharing", f"must be one of {', '.join(SHARING)}")
@@ -490,6 +514,7 @@ def _build(data: dict[str, Any]) -> tuple[Workflow | None, list[str]]:
         priorities=tuple(priorities),
         default_priority=str(default_priority),
         resolutions=tuple(resolutions),
+        resolution_required=tuple(resolution_required),
         sharing=str(sharing),
         allow_unregistered=allow_unregistered,
     )

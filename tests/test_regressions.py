@@ -1,0 +1,45 @@
+"""Bugs found along the way, each pinned by a test."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from conftest import AGENT, CUSTOMER, Desk
+
+
+def test_service_desk_resolved_tickets_always_carry_a_resolution(
+    desk_factory: Callable[[str], Desk],
+) -> None:
+    desk = desk_factory("service-desk")
+    plain = desk.open("Export fails", as_=CUSTOMER)
+    quoted = desk.open("Needs a new report", as_=CUSTOMER)
+    desk.run("set-status", str(plain), "resolved", as_=AGENT)
+    desk.run("set-status", str(quoted), "resolved", "--resolution", "out_of_scope", as_=AGENT)
+    assert desk.ticket(plain)["resolution"] == "done"
+    assert desk.ticket(quoted)["resolution"] == "out_of_scope"
+    desk.run("close-stale", "--now", "2099-01-01")
+    assert desk.ticket(plain)["status"] == "closed"
+    assert desk.ticket(quoted)["resolution"] == "out_of_scope"
+    bad = desk.run("set-status", str(plain), "resolved", "--resolution", "whatever",
+                   as_=AGENT, expect=2)
+    assert "done" in bad.stderr
+
+
+def test_a_ticket_in_a_status_the_workflow_lacks_is_a_clear_conflict(desk: Desk) -> None:
+    tid = desk.open("Printer on fire")
+    with sqlite3.connect(desk.db) as conn:
+        conn.execute("UPDATE tickets SET status = 'limbo' WHERE id = ?", (tid,))
+    result = desk.run("set-status", str(tid), "open", expect=5)
+    assert "limbo" in result.stderr and "--map" in result.stderr
+
+
+def test_close_stale_refuses_times_out_of_range(desk: Desk) -> None:
+    for now in ("0001-01-05", "9999-12-31T23:59:59"):
+        result = desk.run("close-stale", "--now", now, expect=2)
+        assert result.stderr.startswith("Error:") and "out of range" in result.stderr
+
+
+def test_huge_ticket_ids_are_simply_not_found(desk: Desk) -> None:
+    result = desk.run("show", str(2**63), expect=3)
+    assert "not found" in result.stderr
