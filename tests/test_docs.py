@@ -79,3 +79,19 @@ def test_top_level_help_lists_every_command() -> None:
     assert len(paths) >= 20
     for path in paths:
         assert path[0] in out
+
+
+@pytest.mark.parametrize("args", [[], ["user"], ["org"], ["workflow"], ["config"]])
+def test_a_bare_group_prints_its_help(args: list[str]) -> None:
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("Usage: ticketcli")
+    assert "Commands:" in result.stdout
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize("path", _commands(), ids=" ".join)
+def test_help_is_plain_text(path: list[str]) -> None:
+    out = CliRunner().invoke(app, [*path, "--help"]).stdout
+    assert not set(out) & set("╭╮╰╯│─"), "help must be plain text"
+    assert "--install-completion" not in out

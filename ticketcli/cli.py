@@ -47,6 +47,10 @@ class TicketGroup(TyperGroup):
 
             err = translate(e, "the database")
             code = _fail(err.message, err.code)
+        except typer._click.exceptions.NoArgsIsHelpError as e:
+            # `ticketcli` or `ticketcli user` alone: show the help, it is what was wanted.
+            sys.stdout.write(e.ctx.get_help() + "\n" if e.ctx else e.format_message() + "\n")
+            code = 0
         except typer._click.exceptions.UsageError as e:
             hint = ""
             if e.ctx is not None:
@@ -182,13 +186,14 @@ def _build(name: str) -> Any:
     target = getattr(importlib.import_module(f"ticketcli.commands.{module_name}"), attr)
     if isinstance(target, typer.Typer):
         return get_command(target)
-    single = typer.Typer(context_settings=app.info.context_settings, add_completion=False)
+    single = typer.Typer(context_settings=app.info.context_settings, add_completion=False,
+                         rich_markup_mode=None, pretty_exceptions_enable=False)
     single.command(name)(target)
     return get_command(single)
 
 
 # Modules (in ticketcli.commands) that add their commands with ``register(app)``.
-EAGER_MODULES: tuple[str, ...] = ()
+EAGER_MODULES: tuple[str, ...] = ("mail", "transfer")
 
 
 def _register() -> None:

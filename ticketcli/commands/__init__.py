@@ -25,6 +25,18 @@ FormatOption = Annotated[
 ]
 
 
+def sub_app(help: str) -> typer.Typer:
+    """A command group (user, org, workflow, config, ...) styled like the root app."""
+    return typer.Typer(
+        help=help,
+        no_args_is_help=True,
+        add_completion=False,
+        rich_markup_mode=None,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    )
+
+
 def context(ctx: typer.Context) -> Context:
     obj = ctx.find_root().obj
     assert isinstance(obj, Context)

@@ -8,9 +8,9 @@ import typer
 
 from .. import config as cfg
 from ..errors import NotFound
-from . import context
+from . import context, sub_app
 
-config_app = typer.Typer(help="Read and edit the user config (TOML).", no_args_is_help=True)
+config_app = sub_app("Read and edit the user config (TOML).")
 
 
 def _show(value: Any) -> str:

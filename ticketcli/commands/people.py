@@ -10,10 +10,10 @@ from .. import completion
 from .. import people as uc
 from ..output import render_rows
 from ..workflow import ROLES
-from . import FormatOption, check_format, context
+from . import FormatOption, check_format, context, sub_app
 
-user_app = typer.Typer(help="People: add and list users (admins only).", no_args_is_help=True)
-org_app = typer.Typer(help="Organizations and their project managers.", no_args_is_help=True)
+user_app = sub_app("People: add and list users (admins only).")
+org_app = sub_app("Organizations and their project managers.")
 
 
 @user_app.command("add")

@@ -10,11 +10,10 @@ from .. import workflows as uc
 from ..errors import ConfigError
 from ..output import render_rows
 from ..workflow import Workflow, format_duration, load
-from . import FormatOption, check_format, context
+from . import FormatOption, check_format, context, sub_app
 
-workflow_app = typer.Typer(
-    help="The workflow every user and cron job follows: show, export, validate, import.",
-    no_args_is_help=True,
+workflow_app = sub_app(
+    "The workflow every user and cron job follows: show, export, validate, import."
 )
 
 
