@@ -193,7 +193,7 @@ def _build(name: str) -> Any:
 
 
 # Modules (in ticketcli.commands) that add their commands with ``register(app)``.
-EAGER_MODULES: tuple[str, ...] = ("mail", "transfer")
+EAGER_MODULES: tuple[str, ...] = ()
 
 
 def _register() -> None:
