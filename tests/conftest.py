@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,38 @@ ADMIN = "admin@example.com"
 AGENT = "agent@example.com"
 CUSTOMER = "anna@example.com"
 OTHER = "bruno@example.com"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cli_built_once() -> Iterator[None]:
+    """Typer rebuilds the click command on every CliRunner.invoke; build it once.
+
+    Only the construction is cached: every invocation still parses, runs and exits
+    as ``ticketcli`` does.
+    """
+    import typer.main
+    import typer.testing
+
+    command = typer.main.get_command(app)
+    build = typer.main.get_command
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(typer.testing, "_get_command", lambda a: command if a is app else build(a))
+        yield
+
+
+@pytest.fixture
+def shm_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A temporary folder on tmpfs when there is one, for tests of behaviour rather than
+    of fsync: still real files, real SQLite, real WAL, but no waiting on a busy disk."""
+    shm = Path("/dev/shm")
+    if not (shm.is_dir() and os.access(shm, os.W_OK)):
+        yield tmp_path_factory.mktemp("desk")
+        return
+    path = Path(tempfile.mkdtemp(prefix="ticketcli-test-", dir=shm))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -8,10 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,38 +22,9 @@ TICKET_KEYS = ("id", "title", "status", "phase", "priority", "category", "reques
 FORMATS = ("table", "json", "jsonl", "csv", "tsv", "ids")
 TRICKY_TITLE = 'Comma, "quotes" and ünïcödé 🖨️'
 
-@pytest.fixture(autouse=True, scope="module")
-def _build_the_cli_once() -> Iterator[None]:
-    """Typer rebuilds the click command on every CliRunner.invoke; build it once per module.
-
-    Only the construction is cached: every invocation still parses, runs and exits as
-    ``ticketcli`` does.
-    """
-    import typer.main
-    import typer.testing
-
-    from ticketcli.cli import app
-
-    command = typer.main.get_command(app)
-    build = typer.main.get_command
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(typer.testing, "_get_command", lambda a: command if a is app else build(a))
-        yield
-
-
 @pytest.fixture
-def tmp_path(tmp_path: Path) -> Iterator[Path]:
-    """Database files on tmpfs when there is one: these tests check the contract, not fsync,
-    and a loaded disk would make them slow. Still real files, real SQLite, real WAL."""
-    shm = Path("/dev/shm")
-    if not (shm.is_dir() and os.access(shm, os.W_OK)):
-        yield tmp_path
-        return
-    path = Path(tempfile.mkdtemp(prefix="ticketcli-test-", dir=shm))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
+def tmp_path(shm_path: Path) -> Path:
+    return shm_path
 
 
 @pytest.fixture(scope="module")
