@@ -174,6 +174,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "workflow": ("workflow_cmd", "workflow_app"),
     "config": ("config_cmd", "config_app"),
     "doctor": ("doctor", "doctor"),
+    "notify": ("mail", "notify_app"),
+    "mail-in": ("mail", "mail_in"),
 }
 
 

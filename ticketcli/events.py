@@ -26,3 +26,13 @@ def record(store: Store, ticket_id: int, actor_id: int | None, now: str, event: 
     for subscriber in SUBSCRIBERS:
         subscriber(store, history_id)
     return history_id
+
+
+def _mail_outbox(store: Store, history_id: int) -> None:
+    """Email notifications: outbox rows in the event's transaction (imported on first use)."""
+    from .mail.outbox import enqueue
+
+    enqueue(store, history_id)
+
+
+SUBSCRIBERS.append(_mail_outbox)

@@ -176,7 +176,75 @@ def m001_initial(db: Any) -> None:
         db.execute(f"CREATE TRIGGER {name} {body}")
 
 
-MIGRATIONS: list[Callable[[Any], None]] = [m001_initial]
+def m002_outbox(db: Any) -> None:
+    """Email: the outbox, inbound message ids, template overrides, mail languages."""
+    import secrets
+
+    # One row per (event, recipient): rendered when the event is recorded, in its
+    # transaction; delivered later by `notify send`, which claims rows with a lease.
+    db["outbox"].create(
+        {
+            "id": int,
+            "ticket_id": int,
+            "history_id": int,
+            "recipient_id": int,
+            "address": str,
+            "name": str,
+            "lang": str,
+            "kind": str,
+            "data": str,
+            "subject": str,
+            "body": str,
+            "state": str,
+            "attempts": int,
+            "next_attempt_at": str,
+            "lease_until": str,
+            "claimed_by": str,
+            "last_error": str,
+            "created_at": str,
+            "sent_at": str,
+        },
+        pk="id",
+        not_null={"ticket_id", "history_id", "recipient_id", "address", "lang", "kind", "data",
+                  "subject", "body", "state", "attempts", "next_attempt_at", "created_at"},
+        defaults={"attempts": 0, "state": "pending", "data": "{}"},
+        foreign_keys=[
+            ("ticket_id", "tickets", "id"),
+            ("history_id", "history", "id"),
+            ("recipient_id", "users", "id"),
+        ],
+    )
+    db["outbox"].create_index(["history_id", "recipient_id"], unique=True)
+    db["outbox"].create_index(["state", "next_attempt_at"])
+    db["outbox"].create_index(["ticket_id", "recipient_id", "id"])
+    # Message-IDs of mail received by mail-in: threading and duplicate deliveries.
+    db["mail_messages"].create(
+        {"id": int, "ticket_id": int, "message_id": str, "sender_id": int, "received_at": str},
+        pk="id",
+        not_null={"ticket_id", "message_id", "received_at"},
+        foreign_keys=[("ticket_id", "tickets", "id"), ("sender_id", "users", "id")],
+    )
+    db["mail_messages"].create_index(["message_id"], unique=True)
+    db["mail_messages"].create_index(["ticket_id", "sender_id"])
+    db["mail_templates"].create(
+        {"kind": str, "lang": str, "subject": str, "body": str, "updated_at": str},
+        pk=("kind", "lang"),
+        not_null={"subject", "body", "updated_at"},
+    )
+    db["mail_prefs"].create(
+        {"user_id": int, "lang": str},
+        pk="user_id",
+        not_null={"lang"},
+        foreign_keys=[("user_id", "users", "id")],
+    )
+    # Marks this desk's Message-IDs so mail-in recognises replies (and loops).
+    db.execute(
+        "INSERT OR IGNORE INTO meta(key, value) VALUES ('mail_desk_id', ?)",
+        [secrets.token_hex(5)],
+    )
+
+
+MIGRATIONS: list[Callable[[Any], None]] = [m001_initial, m002_outbox]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

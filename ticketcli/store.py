@@ -210,6 +210,7 @@ class Store:
         self._workflow: Workflow | None = None
         self.fresh = False  # the schema was created by this process
         self._rehearsing = False
+        self._depth = 0  # nesting of write() inside an open transaction
 
     @classmethod
     def open(cls, path: Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Store:
@@ -286,8 +287,27 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Store]:
-        """One ``BEGIN IMMEDIATE`` transaction; rolled back on any error."""
+        """One ``BEGIN IMMEDIATE`` transaction; rolled back on any error.
+
+        Inside an open transaction it nests as a savepoint, so a use case can run
+        within a larger one (mail-in: a new customer and their ticket together).
+        """
         c = self.conn
+        if c.in_transaction:
+            name = f"nested_{self._depth}"
+            self._depth += 1
+            c.execute(f"SAVEPOINT {name}")
+            try:
+                yield self
+                c.execute(f"RELEASE {name}")
+            except BaseException:
+                if c.in_transaction:
+                    c.execute(f"ROLLBACK TO {name}")
+                    c.execute(f"RELEASE {name}")
+                raise
+            finally:
+                self._depth -= 1
+            return
         try:
             c.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as e:

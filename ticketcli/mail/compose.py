@@ -1,0 +1,84 @@
+"""One outbox row as an RFC 5322 message: headers, threading, encodings.
+
+Message-IDs are derived, not stored: ``<ticketcli.DESK.TICKET.ROW@DOMAIN>``
+for a message and ``<ticketcli.DESK.TICKET@DOMAIN>`` for the thread root, so a
+retried message keeps its Message-ID and mail-in can tell which ticket a reply
+belongs to from its References. ``In-Reply-To`` and ``References`` chain each
+recipient's own conversation about the ticket: our earlier messages to them
+and theirs to us.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+
+from ..clock import FORMAT
+from ..mailstore import OutboxMessage, ThreadEntry
+from .settings import MailSettings
+
+OWN_ID = re.compile(r"<ticketcli\.([0-9a-z]+)\.(\d+)(?:\.(\d+))?@[^<>\s]+>", re.IGNORECASE)
+MAX_REFERENCES = 10
+
+
+def message_id(desk: str, ticket_id: int, outbox_id: int | None, domain: str) -> str:
+    tail = f".{outbox_id}" if outbox_id is not None else ""
+    return f"<ticketcli.{desk}.{ticket_id}{tail}@{domain}>"
+
+
+def own_ticket(ref: str, desk: str) -> int | None:
+    """The ticket a Message-ID of this desk belongs to, else None."""
+    m = OWN_ID.fullmatch(ref.strip())
+    if m is None or m.group(1).lower() != desk.lower():
+        return None
+    return int(m.group(2))
+
+
+def references(row: OutboxMessage, earlier: list[ThreadEntry], desk: str,
+               domain: str) -> list[str]:
+    """The thread root, then the recipient's earlier messages (most recent last)."""
+    refs = [message_id(desk, row.ticket_id, None, domain)]
+    for entry in earlier[-(MAX_REFERENCES - 1):]:
+        if entry.outbox_id is not None:
+            refs.append(message_id(desk, row.ticket_id, int(entry.outbox_id), domain))
+        elif entry.message_id:
+            refs.append(entry.message_id)
+    return list(dict.fromkeys(refs))
+
+
+def _needs_qp(text: str) -> bool:
+    return not text.isascii() or any(len(line) > 76 for line in text.splitlines())
+
+
+def compose(row: OutboxMessage, settings: MailSettings, desk: str,
+            earlier: list[ThreadEntry]) -> EmailMessage:
+    """The message to send; ValueError when the recipient cannot be put in a header."""
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = settings.from_header
+    local, _, domain = row.address.rpartition("@")
+    name = " ".join(row.name.split())
+    msg["To"] = Address(display_name=name if name != row.address else "", username=local,
+                        domain=domain)
+    if settings.reply_to:
+        msg["Reply-To"] = settings.reply_to
+    msg["Subject"] = " ".join(row.subject.split())
+    created = datetime.strptime(row.created_at, FORMAT).replace(tzinfo=UTC)
+    msg["Date"] = format_datetime(created)
+    msg["Message-ID"] = message_id(desk, row.ticket_id, row.id, settings.domain)
+    refs = references(row, earlier, desk, settings.domain)
+    msg["In-Reply-To"] = refs[-1]
+    msg["References"] = " ".join(refs)
+    # RFC 3834: automatic mail; auto-responders should stay quiet, mail-in drops loops.
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg["X-Ticketcli-Ticket"] = str(row.ticket_id)
+    msg["X-Ticketcli-Loop"] = desk
+    body = row.body if row.body.endswith("\n") else row.body + "\n"
+    # 7-bit clean on the wire: servers without 8BITMIME get the same bytes.
+    msg.set_content(body, charset="utf-8", cte="quoted-printable" if _needs_qp(body) else "7bit")
+    msg["Content-Language"] = row.lang  # after set_content, which clears Content-* headers
+    return msg

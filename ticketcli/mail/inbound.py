@@ -1,0 +1,196 @@
+"""mail-in: one received message becomes a reply, a follow-up or a new ticket.
+
+The whole delivery is one ``BEGIN IMMEDIATE`` transaction: a new customer,
+their ticket or reply, its attachments, the outbox messages its events cause
+and the record of the message's Message-ID (which makes a repeated delivery of
+the same message a no-op) commit together or not at all. The existing use
+cases (:func:`ticketcli.tickets.open_ticket`, :func:`ticketcli.tickets.comment`)
+do the work, through a view of the store whose ``write()`` joins the open
+transaction instead of starting its own.
+
+Outcomes map to the exit codes of sysexits.h, which mail servers understand:
+0 delivered (or dropped on purpose), 65 unusable message, 67 unknown or
+refused sender, 75 temporary failure (the server keeps the message and
+retries), 78 configuration problem (also retried by most servers).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from enum import IntEnum
+
+from .. import tickets
+from ..errors import Busy, ConfigError, Conflict, NotFound, PermissionDenied, TicketError
+from ..mailstore import MailStore
+from ..store import Store, User
+from .compose import own_ticket
+from .parse import Inbound
+from .quotes import trim_quoted
+
+SUBJECT_TAG = re.compile(r"\[#(\d{1,12})\]")
+PREFIX = re.compile(r"^\s*((re|r|fw|fwd|i|aw|wg|sv|vs|rif|tr)\s*(\[\d+\])?\s*:\s*)+",
+                    re.IGNORECASE)
+NO_SUBJECT = "(no subject)"
+
+
+class Sysexit(IntEnum):
+    OK = 0
+    DATAERR = 65
+    NOUSER = 67
+    SOFTWARE = 70
+    TEMPFAIL = 75
+    CONFIG = 78
+
+
+class MailInError(Exception):
+    def __init__(self, code: Sysexit, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Outcome:
+    action: str  # opened, replied, follow_up, duplicate, dropped
+    ticket_id: int | None
+    message: str
+
+
+def exit_code(error: TicketError) -> Sysexit:
+    """The sysexits code for a domain error met while delivering."""
+    if isinstance(error, Busy):
+        return Sysexit.TEMPFAIL
+    if isinstance(error, ConfigError):
+        return Sysexit.CONFIG
+    if isinstance(error, (PermissionDenied, NotFound)):
+        return Sysexit.NOUSER
+    if type(error) is TicketError:  # read-only file, full disk: let the server retry
+        return Sysexit.TEMPFAIL
+    return Sysexit.DATAERR
+
+
+def clean_subject(subject: str) -> str:
+    """A title from a subject: no Re:/Fwd: prefixes, no [#ID] tags."""
+    text = SUBJECT_TAG.sub(" ", PREFIX.sub("", subject))
+    text = PREFIX.sub("", " ".join(text.split()))
+    return " ".join(text.split())
+
+
+def _title(mail: Inbound, limits: tickets.Limits, fallback: str | None = None) -> str:
+    title = clean_subject(mail.subject) or fallback or ""
+    if not title:
+        first = next((line.strip() for line in mail.text.splitlines() if line.strip()), "")
+        title = first[:80] if first else NO_SUBJECT
+    if len(title) > limits.title:
+        title = title[: max(limits.title - 1, 1)] + "…"
+    return title
+
+
+def _with_notes(text: str, mail: Inbound) -> str:
+    notes = [f"[ticketcli: attachment {s} was not stored]" for s in mail.skipped[:10]]
+    if len(mail.skipped) > 10:
+        notes.append(f"[ticketcli: {len(mail.skipped) - 10} more attachments were not stored]")
+    return "\n\n".join(x for x in [text.strip("\n"), "\n".join(notes)] if x)
+
+
+def _target(store: Store, ms: MailStore, mail: Inbound) -> int | None:
+    """The ticket this message answers: its References first, then its subject."""
+    desk = ms.desk_id()
+    for ref in reversed(mail.references):
+        found = own_ticket(ref, desk) or ms.inbound_ticket(ref)
+        if found is not None and ms.ticket_exists(found):
+            return found
+    for m in SUBJECT_TAG.finditer(mail.subject):
+        number = int(m.group(1))
+        if number > 0 and ms.ticket_exists(number):
+            return number
+    return None
+
+
+def deliver(store: Store, mail: Inbound, now: str,
+            limits: tickets.Limits = tickets.DEFAULT_LIMITS) -> Outcome:
+    """Record one received message; MailInError (or a TicketError) when it cannot be."""
+    if mail.auto is not None:
+        return Outcome("dropped", None, f"dropped, because {mail.auto}; nothing was written")
+    if mail.sender is None:
+        raise MailInError(Sysexit.DATAERR, "the message has no usable From address")
+    wf = store.workflow()
+    with store.write():
+        ms = MailStore(store)
+        if mail.message_id is not None:
+            seen = ms.inbound_ticket(mail.message_id)
+            if seen is not None:
+                return Outcome("duplicate", seen, f"message {mail.message_id} was already "
+                               f"delivered to ticket {seen}; nothing was written")
+        joined = store
+        user = store.user_by_email(mail.sender)
+        target = _target(store, ms, mail)
+        if target is not None:
+            outcome = _reply(store, joined, ms, mail, user, target, now, limits)
+        else:
+            if user is None:
+                if not wf.allow_unregistered:
+                    raise MailInError(
+                        Sysexit.NOUSER,
+                        f"{mail.sender} is not registered, and the {wf.name} workflow accepts "
+                        "tickets from registered users only",
+                    )
+                user = _new_customer(store, ms, mail, now)
+            outcome = _open(joined, mail, user, now, limits, follow_up=None)
+        if mail.message_id is not None and outcome.ticket_id is not None:
+            ms.record_inbound(outcome.ticket_id, mail.message_id, user.id if user else None,
+                              now)
+    return outcome
+
+
+def _new_customer(store: Store, ms: MailStore, mail: Inbound, now: str) -> User:
+    assert mail.sender is not None
+    name = mail.sender_name or mail.sender.split("@")[0]
+    user = store.add_user(mail.sender, name[:200], "customer", None, now)
+    if mail.language is not None:
+        ms.set_user_lang(user.id, mail.language)
+    return user
+
+
+def _open(joined: Store, mail: Inbound, user: User, now: str, limits: tickets.Limits, *,
+          follow_up: int | None, title: str | None = None) -> Outcome:
+    """Open a ticket from the message; ``title`` is used when the subject has none."""
+    if not mail.text.strip() and not mail.files and not clean_subject(mail.subject):
+        raise MailInError(Sysexit.DATAERR, "the message has no subject, no text and no "
+                          "attachments; there is nothing to open a ticket with")
+    ticket_id = tickets.open_ticket(
+        joined, user, now, title=_title(mail, limits, fallback=title),
+        body=_with_notes(mail.text, mail), priority=None, category=None, requester=None,
+        fields={}, files=mail.files, follow_up=follow_up, limits=limits,
+    )
+    if follow_up is not None:
+        return Outcome("follow_up", ticket_id, f"opened follow-up ticket {ticket_id} of "
+                       f"ticket {follow_up} for {user.email}")
+    return Outcome("opened", ticket_id, f"opened ticket {ticket_id} for {user.email}")
+
+
+def _reply(store: Store, joined: Store, ms: MailStore, mail: Inbound, user: User | None,
+           target: int, now: str, limits: tickets.Limits) -> Outcome:
+    if user is None or not store.can_see(user, target):
+        raise MailInError(Sysexit.NOUSER, f"{mail.sender} may not reply to ticket {target} "
+                          "(only its requester, participants and staff may)")
+    wf = store.workflow()
+    ticket = store.ticket(target)
+    text = trim_quoted(mail.text)
+    if wf.is_final(ticket.status):
+        # Final tickets take no replies: the workflow says to open a follow-up.
+        reply = replace(mail, text=text or mail.text)
+        return _open(joined, reply, user, now, limits, follow_up=target, title=ticket.title)
+    if not text and not mail.files:
+        raise MailInError(Sysexit.DATAERR, f"the reply to ticket {target} has no new text "
+                          "(only quoted history) and no attachments; nothing was added")
+    body = _with_notes(text, mail) or f"({len(mail.files)} attachment(s) sent by email)"
+    try:
+        change = tickets.comment(joined, user, now, target, body=body, internal=False,
+                                 status=None, files=mail.files, limits=limits)
+    except Conflict as e:
+        raise MailInError(Sysexit.DATAERR, e.message) from None
+    moved = f"; ticket {target}: {change.from_status} → {change.to_status}" if change else ""
+    return Outcome("replied", target, f"added the reply of {user.email} to ticket "
+                   f"{target}{moved}")

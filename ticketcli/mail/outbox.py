@@ -1,0 +1,150 @@
+"""The outbox subscriber: events the customer side should hear about become messages.
+
+:func:`enqueue` runs inside the transaction of every recorded event (it is
+registered in :mod:`ticketcli.events`). For the events that concern the
+customer side it renders one message per recipient, in the recipient's
+language, and inserts it into the outbox; the event and its messages commit
+together or not at all.
+
+Recipients are the requester and the participants, never the person who
+acted, with one exception: the opening confirmation always goes to the
+requester, because it carries the reference number they need to write back.
+Internal notes never produce mail. A reply written together with a status
+change (or with attachments) is one message that tells both, not two.
+
+This module must stay cheap to import: no ``email``, no ``smtplib``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..mailstore import Event, MailStore, NewMessage
+from ..store import Store, Ticket, User
+from . import templates
+
+MAILED = frozenset({"opened", "comment", "status", "reminder", "shared", "attachment"})
+
+
+def enqueue(store: Store, history_id: int) -> None:
+    """The event subscriber: write the outbox rows for history row ``history_id``."""
+    ms = MailStore(store)
+    ev = ms.event(history_id)
+    if ev.event not in MAILED:
+        return
+    if ev.event == "attachment":
+        _fold_attachment(store, ms, ev)
+        return
+    ticket = store.ticket(ev.ticket_id)
+    actor = store.user_by_id(ev.actor_id) if ev.actor_id is not None else None
+    base: dict[str, Any] = {
+        "id": ticket.id,
+        "title": ticket.title,
+        "status": ticket.status,
+        "actor": _display(actor) if actor else None,
+    }
+    if ev.event == "opened":
+        kind = "opened"
+        base["body"] = ticket.description
+        if ev.detail.get("follow_up_of"):
+            base["follow_up"] = ev.detail["follow_up_of"]
+        people = _audience(store, ticket, ev.actor_id, keep_requester=True)
+    elif ev.event == "comment":
+        found = ms.comment_text(int(ev.detail.get("comment", 0)))
+        if found is None or found[1]:
+            return  # internal notes never leave
+        kind = "reply"
+        base["body"] = found[0]
+        people = _audience(store, ticket, ev.actor_id)
+    elif ev.event == "status":
+        kind = "autoclosed" if ev.actor_id is None and ev.detail.get("reason") == "stale" \
+            else "status"
+        base["status"] = ev.to_status
+        base["previous"] = ev.from_status
+        if ev.detail.get("resolution"):
+            base["resolution"] = ev.detail["resolution"]
+        covered = _fold_status(store, ms, ev)
+        people = [u for u in _audience(store, ticket, ev.actor_id) if u.id not in covered]
+    elif ev.event == "reminder":
+        kind = "reminder"
+        base["closes_at"] = ev.detail.get("closes_at", "")
+        people = _audience(store, ticket, ev.actor_id)
+    else:  # shared
+        kind = "shared"
+        user = store.user_by_email(str(ev.detail.get("user", "")))
+        people = [user] if user is not None and user.id != ev.actor_id else []
+    if people:
+        ms.enqueue(ev.id, ticket.id, _render_all(store, ms, kind, base, people), ev.at)
+
+
+def _display(user: User) -> str:
+    return user.name or user.email
+
+
+def _audience(store: Store, ticket: Ticket, actor_id: int | None, *,
+              keep_requester: bool = False) -> list[User]:
+    """Requester and participants, once each, without the person who acted."""
+    people: dict[int, User] = {}
+    requester = store.user_by_id(ticket.requester_id)
+    if requester is not None:
+        people[requester.id] = requester
+    for user in store.participants(ticket.id):
+        people.setdefault(user.id, user)
+    return [
+        u for u in people.values()
+        if u.id != actor_id or (keep_requester and u.id == ticket.requester_id)
+    ]
+
+
+def _render_all(store: Store, ms: MailStore, kind: str, base: dict[str, Any],
+                people: list[User]) -> list[NewMessage]:
+    wf = store.workflow()
+    default = ms.default_lang()
+    custom: dict[str, tuple[str, str] | None] = {}
+    out = []
+    for user in people:
+        lang = ms.user_lang(user.id) or default
+        if lang not in custom:
+            custom[lang] = ms.template(kind, lang)
+        data = {**base, "recipient": _display(user)}
+        subject, body = templates.render(kind, lang, data, wf, custom[lang])
+        out.append(NewMessage(user.id, user.email, user.name, lang, kind, data, subject, body))
+    return out
+
+
+def _rerender(store: Store, ms: MailStore, lead: Event, change: dict[str, Any]) -> set[int]:
+    """Merge ``change`` into the lead event's messages not yet sent; their recipients."""
+    wf = store.workflow()
+    covered: set[int] = set()
+    for m in ms.pending_for_event(lead.id):
+        data = dict(m.data)
+        if "attachment" in change:
+            data["attachments"] = [*data.get("attachments", []), change["attachment"]]
+        else:
+            data.update(change)
+        subject, body = templates.render(m.kind, m.lang, data, wf, ms.template(m.kind, m.lang))
+        ms.rewrite(m.id, data, subject, body)
+        covered.add(m.recipient_id)
+    return covered
+
+
+def _fold_status(store: Store, ms: MailStore, ev: Event) -> set[int]:
+    """A status change made with a reply is told in the reply's messages."""
+    if ev.actor_id is None:
+        return set()  # automatic changes (close-stale) never come with a reply
+    lead = ms.lead_event(ev.ticket_id, ev.id, ev.actor_id, ev.at)
+    if lead is None or lead.event != "comment":
+        return set()
+    change = {"change": {"from": ev.from_status, "to": ev.to_status}, "status": ev.to_status}
+    if ev.detail.get("resolution"):
+        change["resolution"] = ev.detail["resolution"]
+    return _rerender(store, ms, lead, change)
+
+
+def _fold_attachment(store: Store, ms: MailStore, ev: Event) -> None:
+    """Files sent with a reply (or an opening) are named in its messages."""
+    if ev.detail.get("internal"):
+        return  # a file on an internal note is staff-only
+    lead = ms.lead_event(ev.ticket_id, ev.id, ev.actor_id, ev.at)
+    if lead is not None and ev.detail.get("name"):
+        _rerender(store, ms, lead, {"attachment": str(ev.detail["name"])})

@@ -1,0 +1,159 @@
+"""The ``[smtp]`` table of the user config: how and as whom mail is sent.
+
+.. code-block:: toml
+
+    [smtp]
+    from = "Help desk <helpdesk@example.com>"   # required for sending
+    host = "smtp.example.com"                    # an SMTP server ...
+    port = 587                                   # default: 25, 587 (starttls), 465 (ssl)
+    security = "starttls"                        # none | starttls | ssl
+    username = "helpdesk@example.com"            # optional: log in
+    password_env = "HELPDESK_SMTP_PASSWORD"      # the variable holding the password
+    # sendmail = "/usr/sbin/sendmail -i"         # ... or a local sendmail command
+    # timeout = 30, max_attempts = 8, cafile = "/etc/ssl/my-ca.pem", reply_to = "..."
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ConfigError, UsageError
+from ..people import check_email
+
+SECURITY = ("none", "starttls", "ssl")
+DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
+KNOWN = {"from", "host", "port", "security", "username", "password_env", "sendmail",
+         "timeout", "max_attempts", "cafile", "reply_to"}
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    from_header: str  # as written: "Help desk <helpdesk@example.com>"
+    from_email: str  # the bare address: envelope sender and Message-ID domain
+    host: str | None = None
+    port: int = 25
+    security: str = "none"
+    username: str | None = None
+    password: str | None = None
+    sendmail: tuple[str, ...] = ()
+    timeout: float = 30.0
+    max_attempts: int = 8
+    cafile: str | None = None
+    reply_to: str | None = None
+
+    @property
+    def domain(self) -> str:
+        return self.from_email.rpartition("@")[2] or "localhost"
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}" if self.host else " ".join(self.sendmail)
+
+
+def address_of(value: str) -> str:
+    """The bare address in ``Name <addr>`` (or ``addr``), lower-cased; UsageError if none."""
+    from email.utils import parseaddr
+
+    _, addr = parseaddr(value)
+    return check_email(addr or value)
+
+
+def own_address(config: Mapping[str, Any]) -> str | None:
+    """The configured From address, if any (mail-in drops mail from it: loops)."""
+    table = config.get("smtp")
+    if not isinstance(table, dict) or not isinstance(table.get("from"), str):
+        return None
+    try:
+        return address_of(table["from"])
+    except UsageError:
+        return None
+
+
+def load(config: Mapping[str, Any], env: Mapping[str, str], where: str) -> MailSettings:
+    """Settings from the user config; ConfigError naming the key that is wrong."""
+    table = config.get("smtp")
+    if table is None:
+        raise ConfigError(
+            f"no [smtp] table in {where}; add one with 'from' and 'host' (or 'sendmail') "
+            "to send notifications (see docs/EMAIL.md)"
+        )
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: smtp must be a table ([smtp])")
+    unknown = sorted(set(table) - KNOWN)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) in [smtp]: {', '.join(unknown)}")
+
+    def text(key: str) -> str | None:
+        value = table.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{where}: [smtp] {key} must be a non-empty string")
+        return value.strip()
+
+    sender = text("from")
+    if sender is None:
+        raise ConfigError(
+            f"{where}: [smtp] from is missing (e.g. \"Help desk <desk@example.com>\")"
+        )
+    try:
+        from_email = address_of(sender)
+    except UsageError:
+        raise ConfigError(f"{where}: [smtp] from {sender!r} is not an email address") from None
+    if any(ch in sender for ch in "\r\n"):
+        raise ConfigError(f"{where}: [smtp] from must be one line")
+    reply_to = text("reply_to")
+    if reply_to is not None:
+        try:
+            address_of(reply_to)
+        except UsageError:
+            raise ConfigError(f"{where}: [smtp] reply_to is not an email address") from None
+
+    host = text("host")
+    command = text("sendmail")
+    if host and command:
+        raise ConfigError(f"{where}: [smtp] has both host and sendmail; keep one")
+    if not host and not command:
+        raise ConfigError(f"{where}: [smtp] needs host (an SMTP server) or sendmail (a command)")
+    security = text("security") or "none"
+    if security not in SECURITY:
+        raise ConfigError(f"{where}: [smtp] security must be one of {', '.join(SECURITY)}")
+    port = table.get("port", DEFAULT_PORTS[security])
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise ConfigError(f"{where}: [smtp] port must be a number from 1 to 65535")
+    timeout = table.get("timeout", 30)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise ConfigError(f"{where}: [smtp] timeout must be a number of seconds above 0")
+    attempts = table.get("max_attempts", 8)
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+        raise ConfigError(f"{where}: [smtp] max_attempts must be a whole number of 1 or more")
+
+    username = text("username")
+    password: str | None = None
+    password_env = text("password_env")
+    if username is not None:
+        if password_env is None:
+            raise ConfigError(
+                f"{where}: [smtp] username needs password_env, the name of the environment "
+                "variable that holds the password"
+            )
+        password = env.get(password_env)
+        if not password:
+            raise ConfigError(
+                f"environment variable {password_env} (named by [smtp] password_env in "
+                f"{where}) is not set; export the SMTP password in it"
+            )
+    argv: tuple[str, ...] = ()
+    if command:
+        try:
+            argv = tuple(shlex.split(command))
+        except ValueError as e:
+            raise ConfigError(f"{where}: [smtp] sendmail is not a valid command: {e}") from None
+    return MailSettings(
+        from_header=sender, from_email=from_email, host=host, port=port, security=security,
+        username=username, password=password, sendmail=argv, timeout=float(timeout),
+        max_attempts=attempts, cafile=text("cafile"), reply_to=reply_to,
+    )

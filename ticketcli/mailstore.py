@@ -1,0 +1,405 @@
+"""All SQL for email: the outbox, inbound Message-IDs, templates and mail languages.
+
+The outbox is filled inside the transaction of the event that caused each
+message (see :mod:`ticketcli.mail.outbox`) and drained by ``notify send``.
+Sending is claimed: :meth:`MailStore.claim` marks due rows ``sending`` with a
+lease in one ``BEGIN IMMEDIATE`` transaction, so several senders at once never
+take the same row; a sender that dies leaves rows whose lease expires and
+which the next run takes again. Every later update checks the claim token, so
+a run that lost its lease cannot mark someone else's row.
+
+All SQL here is parameterized; no identifier is ever built from input.
+"""
+
+from __future__ import annotations
+
+import json
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .store import Store
+
+STATES = ("pending", "sending", "sent", "failed")
+_SELECT = (
+    "SELECT o.id, o.ticket_id, o.history_id, o.recipient_id, o.address, coalesce(o.name, ''), "
+    "o.lang, o.kind, o.data, o.subject, o.body, o.state, o.attempts, o.next_attempt_at, "
+    "o.lease_until, o.last_error, o.created_at, o.sent_at FROM outbox o "
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A history row, as the outbox needs it."""
+
+    id: int
+    ticket_id: int
+    actor_id: int | None
+    at: str
+    event: str
+    from_status: str | None
+    to_status: str | None
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    id: int
+    ticket_id: int
+    history_id: int
+    recipient_id: int
+    address: str
+    name: str
+    lang: str
+    kind: str
+    data: dict[str, Any]
+    subject: str
+    body: str
+    state: str
+    attempts: int
+    next_attempt_at: str
+    lease_until: str | None
+    last_error: str | None
+    created_at: str
+    sent_at: str | None
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """One rendered message for one recipient, ready to enqueue."""
+
+    recipient_id: int
+    address: str
+    name: str
+    lang: str
+    kind: str
+    data: dict[str, Any]
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
+class ThreadEntry:
+    """A message earlier in one recipient's conversation about a ticket."""
+
+    at: str
+    outbox_id: int | None  # our message (its Message-ID is derived from the id)
+    message_id: str | None  # their message, as received
+
+
+@dataclass
+class _Settings:
+    """What every event's messages need and rarely changes: read once per store."""
+
+    default_lang: str | None = None
+    templates: dict[tuple[str, str], tuple[str, str] | None] = field(default_factory=dict)
+
+
+_SETTINGS: weakref.WeakKeyDictionary[Store, _Settings] = weakref.WeakKeyDictionary()
+
+
+def _message(row: Sequence[Any]) -> OutboxMessage:
+    values = list(row)
+    values[8] = json.loads(values[8] or "{}")
+    return OutboxMessage(*values)
+
+
+class MailStore:
+    """The email tables of one :class:`Store`; shares its connection and transactions."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.conn = store.conn
+        self._settings = _SETTINGS.setdefault(store, _Settings())
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.conn.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    # -- desk-wide settings ----------------------------------------------------
+
+    def desk_id(self) -> str:
+        """The token in this desk's Message-IDs (created by the m002 migration)."""
+        return self.store.meta("mail_desk_id") or "0"
+
+    def default_lang(self) -> str:
+        if self._settings.default_lang is None:
+            self._settings.default_lang = self.store.meta("mail_language") or "en"
+        return self._settings.default_lang
+
+    def set_default_lang(self, lang: str) -> None:
+        self.store.set_meta("mail_language", lang)
+        self._settings.default_lang = None
+
+    def user_lang(self, user_id: int) -> str | None:
+        value = self._one("SELECT lang FROM mail_prefs WHERE user_id = ?", (user_id,))
+        return None if value is None else str(value)
+
+    def set_user_lang(self, user_id: int, lang: str | None) -> None:
+        if lang is None:
+            self.conn.execute("DELETE FROM mail_prefs WHERE user_id = ?", (user_id,))
+            return
+        self.conn.execute(
+            "INSERT INTO mail_prefs(user_id, lang) VALUES (?, ?) "
+            "ON CONFLICT(user_id) DO UPDATE SET lang = excluded.lang",
+            (user_id, lang),
+        )
+
+    # -- templates ----------------------------------------------------------------
+
+    def template(self, kind: str, lang: str) -> tuple[str, str] | None:
+        """An admin's override of a template, if any."""
+        cache = self._settings.templates
+        if (kind, lang) not in cache:
+            row = self.conn.execute(
+                "SELECT subject, body FROM mail_templates WHERE kind = ? AND lang = ?",
+                (kind, lang),
+            ).fetchone()
+            cache[(kind, lang)] = None if row is None else (str(row[0]), str(row[1]))
+        return cache[(kind, lang)]
+
+    def custom_templates(self) -> set[tuple[str, str]]:
+        return {(str(r[0]), str(r[1])) for r in self.conn.execute(
+            "SELECT kind, lang FROM mail_templates")}
+
+    def set_template(self, kind: str, lang: str, subject: str, body: str, now: str) -> None:
+        self.conn.execute(
+            "INSERT INTO mail_templates(kind, lang, subject, body, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(kind, lang) DO UPDATE SET "
+            "subject = excluded.subject, body = excluded.body, updated_at = excluded.updated_at",
+            (kind, lang, subject, body, now),
+        )
+        self._settings.templates.clear()
+
+    def delete_template(self, kind: str, lang: str) -> bool:
+        cur = self.conn.execute(
+            "DELETE FROM mail_templates WHERE kind = ? AND lang = ?", (kind, lang)
+        )
+        self._settings.templates.clear()
+        return cur.rowcount > 0
+
+    # -- reading events for the outbox --------------------------------------------
+
+    def event(self, history_id: int) -> Event:
+        row = self.conn.execute(
+            "SELECT id, ticket_id, actor_id, at, event, from_status, to_status, detail "
+            "FROM history WHERE id = ?",
+            (history_id,),
+        ).fetchone()
+        values = list(row)
+        values[7] = json.loads(values[7]) if values[7] else {}
+        return Event(*values)
+
+    def lead_event(self, ticket_id: int, before_id: int, actor_id: int | None,
+                   at: str) -> Event | None:
+        """The reply or opening that ``before_id`` belongs to, when written together.
+
+        An event belongs to the latest earlier ``comment``/``opened`` of the
+        ticket when every row in between (and the lead itself) has the same
+        actor and time: one command's worth of events.
+        """
+        rows = self.conn.execute(
+            "SELECT id, actor_id, at, event FROM history WHERE ticket_id = ? AND id < ? "
+            "ORDER BY id DESC LIMIT 50",
+            (ticket_id, before_id),
+        ).fetchall()
+        for hid, actor, when, event in rows:
+            if actor != actor_id or when != at:
+                return None
+            if event in ("comment", "opened"):
+                return self.event(int(hid))
+            if event not in ("attachment", "status"):
+                return None
+        return None
+
+    def comment_text(self, comment_id: int) -> tuple[str, bool] | None:
+        row = self.conn.execute(
+            "SELECT body, internal FROM comments WHERE id = ?", (comment_id,)
+        ).fetchone()
+        return None if row is None else (str(row[0]), bool(row[1]))
+
+    # -- the outbox -------------------------------------------------------------------
+
+    def enqueue(self, history_id: int, ticket_id: int, messages: Sequence[NewMessage],
+                now: str) -> int:
+        """Insert one pending row per message; a repeated (event, recipient) is ignored."""
+        added = 0
+        for m in messages:
+            cur = self.conn.execute(
+                "INSERT OR IGNORE INTO outbox(ticket_id, history_id, recipient_id, address, "
+                "name, lang, kind, data, subject, body, state, attempts, next_attempt_at, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+                (ticket_id, history_id, m.recipient_id, m.address, m.name, m.lang, m.kind,
+                 json.dumps(m.data, ensure_ascii=False, sort_keys=True), m.subject, m.body,
+                 now, now),
+            )
+            added += cur.rowcount
+        return added
+
+    def pending_for_event(self, history_id: int) -> list[OutboxMessage]:
+        """Messages of one event not yet taken by a sender (they may still be rewritten)."""
+        rows = self.conn.execute(
+            _SELECT + "WHERE o.history_id = ? AND o.state = 'pending' AND o.attempts = 0 "
+            "ORDER BY o.id",
+            (history_id,),
+        )
+        return [_message(r) for r in rows]
+
+    def rewrite(self, outbox_id: int, data: dict[str, Any], subject: str, body: str) -> None:
+        self.conn.execute(
+            "UPDATE outbox SET data = ?, subject = ?, body = ? "
+            "WHERE id = ? AND state = 'pending' AND attempts = 0",
+            (json.dumps(data, ensure_ascii=False, sort_keys=True), subject, body, outbox_id),
+        )
+
+    def message(self, outbox_id: int) -> OutboxMessage | None:
+        row = self.conn.execute(
+            _SELECT + "WHERE o.id = ?", (outbox_id,)
+        ).fetchone()
+        return None if row is None else _message(row)
+
+    def messages(self, *, states: Sequence[str] = (), ticket_id: int | None = None,
+                 limit: int | None = None) -> list[OutboxMessage]:
+        """Outbox rows, newest first."""
+        where: list[str] = ["1"]
+        params: list[Any] = []
+        if states:
+            where.append("o.state IN (" + ", ".join("?" * len(states)) + ")")
+            params.extend(states)
+        if ticket_id is not None:
+            where.append("o.ticket_id = ?")
+            params.append(ticket_id)
+        sql = _SELECT + "WHERE " + " AND ".join(where)
+        sql += " ORDER BY o.id DESC"
+        if limit:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [_message(r) for r in self.conn.execute(sql, params)]
+
+    def counts(self) -> dict[str, int]:
+        return {str(r[0]): int(r[1]) for r in self.conn.execute(
+            "SELECT state, count(*) FROM outbox GROUP BY state")}
+
+    # -- claims (call each inside its own store.write()) -------------------------------
+
+    def claim(self, now: str, lease_until: str, limit: int, token: str) -> list[OutboxMessage]:
+        """Take up to ``limit`` due rows for this sender: pending and due, or abandoned."""
+        rows = self.conn.execute(
+            "SELECT id FROM outbox WHERE (state = 'pending' AND next_attempt_at <= ?) "
+            "OR (state = 'sending' AND lease_until <= ?) ORDER BY id LIMIT ?",
+            (now, now, limit),
+        ).fetchall()
+        ids = [int(r[0]) for r in rows]
+        if not ids:
+            return []
+        marks = ", ".join("?" * len(ids))
+        self.conn.execute(
+            f"UPDATE outbox SET state = 'sending', lease_until = ?, claimed_by = ? "  # noqa: S608 (placeholders only)
+            f"WHERE id IN ({marks})",
+            (lease_until, token, *ids),
+        )
+        found = self.conn.execute(
+            _SELECT + f"WHERE o.id IN ({marks}) ORDER BY o.id",
+            ids,
+        )
+        return [_message(r) for r in found]
+
+    def extend(self, ids: Sequence[int], token: str, lease_until: str) -> set[int]:
+        """Renew this sender's lease on ``ids``; returns the ids it still holds."""
+        held: set[int] = set()
+        for i in ids:
+            cur = self.conn.execute(
+                "UPDATE outbox SET lease_until = ? WHERE id = ? AND state = 'sending' "
+                "AND claimed_by = ?",
+                (lease_until, i, token),
+            )
+            if cur.rowcount:
+                held.add(i)
+        return held
+
+    def mark_sent(self, outbox_id: int, token: str, now: str) -> bool:
+        cur = self.conn.execute(
+            "UPDATE outbox SET state = 'sent', sent_at = ?, lease_until = NULL, "
+            "attempts = attempts + 1, last_error = NULL "
+            "WHERE id = ? AND state = 'sending' AND claimed_by = ?",
+            (now, outbox_id, token),
+        )
+        return cur.rowcount > 0
+
+    def mark_retry(self, outbox_id: int, token: str, error: str, next_at: str) -> bool:
+        cur = self.conn.execute(
+            "UPDATE outbox SET state = 'pending', attempts = attempts + 1, last_error = ?, "
+            "next_attempt_at = ?, lease_until = NULL, claimed_by = NULL "
+            "WHERE id = ? AND state = 'sending' AND claimed_by = ?",
+            (error, next_at, outbox_id, token),
+        )
+        return cur.rowcount > 0
+
+    def mark_failed(self, outbox_id: int, token: str, error: str) -> bool:
+        cur = self.conn.execute(
+            "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?, "
+            "lease_until = NULL, claimed_by = NULL "
+            "WHERE id = ? AND state = 'sending' AND claimed_by = ?",
+            (error, outbox_id, token),
+        )
+        return cur.rowcount > 0
+
+    def release(self, ids: Sequence[int], token: str, error: str | None) -> None:
+        """Give rows back untouched (the server was unreachable: no attempt counted)."""
+        for i in ids:
+            self.conn.execute(
+                "UPDATE outbox SET state = 'pending', lease_until = NULL, claimed_by = NULL, "
+                "last_error = coalesce(?, last_error) "
+                "WHERE id = ? AND state = 'sending' AND claimed_by = ?",
+                (error, i, token),
+            )
+
+    def requeue(self, ids: Sequence[int], now: str) -> int:
+        """Put failed messages back in the queue with a fresh attempt count."""
+        changed = 0
+        for i in ids:
+            cur = self.conn.execute(
+                "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, "
+                "lease_until = NULL, claimed_by = NULL WHERE id = ? AND state = 'failed'",
+                (now, i),
+            )
+            changed += cur.rowcount
+        return changed
+
+    def failed_ids(self) -> list[int]:
+        return [int(r[0]) for r in self.conn.execute(
+            "SELECT id FROM outbox WHERE state = 'failed' ORDER BY id")]
+
+    # -- threading ------------------------------------------------------------------------
+
+    def thread(self, ticket_id: int, recipient_id: int, before_id: int,
+               limit: int = 10) -> list[ThreadEntry]:
+        """The recipient's earlier messages on a ticket, oldest first: ours and theirs."""
+        rows = self.conn.execute(
+            "SELECT at, outbox_id, message_id FROM ("
+            "  SELECT created_at AS at, id AS outbox_id, NULL AS message_id FROM outbox "
+            "  WHERE ticket_id = ? AND recipient_id = ? AND id < ? AND state <> 'failed' "
+            "  UNION ALL "
+            "  SELECT received_at, NULL, message_id FROM mail_messages "
+            "  WHERE ticket_id = ? AND sender_id = ?"
+            ") ORDER BY at DESC, coalesce(outbox_id, 0) DESC LIMIT ?",
+            (ticket_id, recipient_id, before_id, ticket_id, recipient_id, limit),
+        ).fetchall()
+        return [ThreadEntry(str(r[0]), r[1], r[2]) for r in reversed(rows)]
+
+    def inbound_ticket(self, message_id: str) -> int | None:
+        value = self._one("SELECT ticket_id FROM mail_messages WHERE message_id = ?",
+                          (message_id,))
+        return None if value is None else int(value)
+
+    def record_inbound(self, ticket_id: int, message_id: str, sender_id: int | None,
+                       now: str) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO mail_messages(ticket_id, message_id, sender_id, received_at) "
+            "VALUES (?, ?, ?, ?)",
+            (ticket_id, message_id, sender_id, now),
+        )
+
+    def ticket_exists(self, ticket_id: int) -> bool:
+        return bool(self._one("SELECT 1 FROM tickets WHERE id = ?", (ticket_id,)))
