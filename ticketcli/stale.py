@@ -13,6 +13,7 @@ that long; the closure itself still waits for the full idle time.
 
 from __future__ import annotations
 
+import time
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from .tickets import Change, _move
 from .workflow import StaleRule
 
 BATCH = 200
+PAUSE = 0.002  # seconds between write batches
 
 
 @dataclass
@@ -57,6 +59,8 @@ def close_stale(store: Store, now: datetime, *, dry_run: bool = False,
             if len(ids) < size:
                 break
             after_id = ids[-1]
+            if not dry_run:
+                time.sleep(PAUSE)  # let waiting staff commands take the lock between batches
         if rule.remind_after is not None:
             _remind(store, rule, now, stamp, cutoff, dry_run, batch, report)
     return report
@@ -87,6 +91,8 @@ def _remind(store: Store, rule: StaleRule, now: datetime, stamp: str, cutoff: st
         if len(found) < batch:
             return
         after_id = found[-1][0]
+        if not dry_run:
+            time.sleep(PAUSE)
 
 
 def _maybe_write(store: Store, dry_run: bool) -> AbstractContextManager[object]:

@@ -211,6 +211,7 @@ class Store:
         self.fresh = False  # the schema was created by this process
         self._rehearsing = False
         self._depth = 0  # nesting of write() inside an open transaction
+        self.busy_timeout = DEFAULT_BUSY_TIMEOUT
 
     @classmethod
     def open(cls, path: Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Store:
@@ -227,6 +228,7 @@ class Store:
         except sqlite3.Error as e:
             raise translate(e, path) from None
         store = cls(conn, path)
+        store.busy_timeout = busy_timeout
         try:
             store._prepare(empty, busy_timeout)
         except sqlite3.Error as e:
@@ -308,10 +310,7 @@ class Store:
             finally:
                 self._depth -= 1
             return
-        try:
-            c.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as e:
-            raise translate(e, self.path) from None
+        self._begin_immediate()
         try:
             yield self
             c.execute("ROLLBACK" if self._rehearsing else "COMMIT")
@@ -323,6 +322,37 @@ class Store:
             if c.in_transaction:
                 c.execute("ROLLBACK")
             raise
+
+    def _begin_immediate(self) -> None:
+        """Take the write lock, waiting up to the busy timeout.
+
+        SQLite's own busy handler sleeps in growing steps (up to 100 ms) and only
+        wins the lock if it wakes in the moment it is free, so a writer that
+        commits and begins again at once (close-stale's batches) can starve it.
+        Polling every millisecond or two takes a free lock promptly instead.
+        """
+        import random
+        import time
+
+        c = self.conn
+        deadline = time.monotonic() + self.busy_timeout
+        c.execute("PRAGMA busy_timeout = 0")
+        try:
+            while True:
+                try:
+                    c.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as e:
+                    text = str(e).lower()
+                    if ("locked" not in text and "busy" not in text) or (
+                        time.monotonic() >= deadline
+                    ):
+                        raise translate(e, self.path) from None
+                    time.sleep(random.uniform(0.0005, 0.002))
+                except sqlite3.Error as e:
+                    raise translate(e, self.path) from None
+        finally:
+            c.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000):d}")
 
     @contextmanager
     def rehearsal(self) -> Iterator[None]:
