@@ -31,6 +31,13 @@ class TicketGroup(TyperGroup):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
+        argv = kwargs.get("args") if kwargs.get("args") is not None else sys.argv[1:]
+        for arg in argv or ():
+            try:
+                arg.encode("utf-8")
+            except UnicodeError:
+                sys.exit(_fail(f"argument {arg.encode('utf-8', 'replace').decode()!r} is not "
+                               "valid UTF-8 text", ExitCode.USAGE))
         if os.environ.get("_TICKETCLI_COMPLETE"):
             # A shell asking for completions (see completions/): load the machinery.
             from typer._completion_classes import completion_init
@@ -66,6 +73,8 @@ class TicketGroup(TyperGroup):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             code = 0
+        except UnicodeError:
+            code = _fail("an argument or input is not valid UTF-8 text", ExitCode.USAGE)
         except MemoryError:
             code = _fail("out of memory; nothing was written", ExitCode.ERROR)
         except Exception as e:  # the last line of defence: never a traceback

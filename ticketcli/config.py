@@ -6,6 +6,7 @@ heavy because every command pays for it at start-up.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -49,18 +50,43 @@ def default_config_path(env: Mapping[str, str]) -> Path:
     return _xdg(env, "XDG_CONFIG_HOME", ".config") / APP / CONFIG_NAME
 
 
+MAX_TEXT_FILE = 1024 * 1024  # config and workflow files are small
+
+
+def read_small_file(path: Path, what: str, error: type[Exception] = ConfigError,
+                    limit: int = MAX_TEXT_FILE) -> bytes:
+    """A regular file's bytes, read at most ``limit``; FileNotFoundError passes through.
+
+    Anything else (a directory, a FIFO that would block, a device that never
+    ends, a file too large) is refused with ``error``.
+    """
+    import stat
+
+    st = os.stat(path)  # FileNotFoundError for the caller
+    if stat.S_ISDIR(st.st_mode):
+        raise error(f"{what} {path} is a directory")
+    if not stat.S_ISREG(st.st_mode):
+        raise error(f"{what} {path} is not a regular file")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError as e:
+        raise error(f"cannot read {what} {path}: {e.strerror}") from None
+    if len(data) > limit:
+        raise error(f"{what} {path} is larger than {limit // 1024} KiB")
+    return data
+
+
 def load_config(path: Path, *, explicit: bool) -> dict[str, Any]:
     """The user config as a dict; ``{}`` when the default file does not exist."""
     import tomllib
 
     try:
-        raw = path.read_bytes()
+        raw = read_small_file(path, "config file")
     except FileNotFoundError:
         if explicit:
             raise ConfigError(f"config file {path} does not exist") from None
         return {}
-    except IsADirectoryError:
-        raise ConfigError(f"config file {path} is a directory") from None
     except OSError as e:
         raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
     try:
@@ -79,7 +105,8 @@ def validate(data: Mapping[str, Any], path: Path) -> None:
         if key not in KEYS:
             continue  # unknown keys are kept for other versions and tools
         kind = KEYS[key][0]
-        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        number = (isinstance(value, (int, float)) and not isinstance(value, bool)
+                  and math.isfinite(value))
         if kind is int:
             ok = number and isinstance(value, int) and value > 0
         else:
@@ -147,7 +174,10 @@ def typed_value(key: str, raw: str) -> Any:
         kind = KEYS[key][0]
         try:
             if kind is float:
-                return float(raw)
+                number = float(raw)
+                if not math.isfinite(number) or number < 0:
+                    raise ValueError(raw)
+                return number
             if kind is int:
                 return int(raw)
         except ValueError:
@@ -209,10 +239,25 @@ def edited(text: str, key: str, value: Any | None) -> str:
 
 
 def write_atomically(path: Path, text: str) -> None:
+    """Replace the regular file at ``path`` (through symlinks) all at once, mode 0600."""
+    import stat
     import tempfile
 
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    from .errors import TicketError, UsageError
+
+    if not str(path) or path.name in ("", ".", ".."):
+        raise UsageError(f"{str(path)!r} is not a file name")
+    path = path.resolve() if path.is_symlink() else path
+    if path.exists():
+        if path.is_dir():
+            raise UsageError(f"{path} is a directory")
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise UsageError(f"{path} is not a regular file; refusing to replace it")
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise TicketError(f"cannot write {path}: {e.strerror}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -220,6 +265,10 @@ def write_atomically(path: Path, text: str) -> None:
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
+    except OSError as e:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise TicketError(f"cannot write {path}: {e.strerror}") from None
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -230,13 +279,11 @@ def update(path: Path, key: str, value: Any | None) -> None:
     """Set or (with None) remove ``key`` in the config file at ``path``."""
     import tomllib
 
+    load_config(path, explicit=False)  # refuse to edit a file that is already broken
     try:
-        text = path.read_text("utf-8")
+        text = read_small_file(path, "config file").decode("utf-8")
     except FileNotFoundError:
         text = ""
-    except OSError as e:
-        raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
-    load_config(path, explicit=False)  # refuse to edit a file that is already broken
     new_text = edited(text, key, value)
     try:
         validate(tomllib.loads(new_text), path)

@@ -7,6 +7,7 @@ command that needs neither pays for neither.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -71,6 +72,8 @@ class Context:
             return DEFAULT_BUSY_TIMEOUT
         try:
             value = float(raw)
+            if not math.isfinite(value):
+                raise ValueError(raw)
         except ValueError:
             raise UsageError(
                 f"TICKETCLI_BUSY_TIMEOUT must be a number of seconds, not {raw!r}"

@@ -140,6 +140,14 @@ def _tsv_cell(value: Any) -> str:
     )
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0, 9), 11, 12, *range(14, 32), *range(127, 160)]}
+
+
+def safe(text: str) -> str:
+    """Text for a terminal: control characters (escape sequences) shown, not obeyed."""
+    return text.translate(_CONTROL)
+
+
 def _table_cell(value: Any, key: str, wf: Workflow | None, lang: str) -> str:
     if key in ("status", "from", "to") and wf is not None and isinstance(value, str):
         status = wf.statuses.get(value)
@@ -160,6 +168,10 @@ def render_rows(records: Sequence[dict[str, Any]], columns: Sequence[str], fmt: 
     if fmt == "jsonl":
         return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     if fmt == "ids":
+        if "id" not in columns:
+            from .errors import UsageError
+
+            raise UsageError("--format ids needs the id field")
         return "".join(f"{r['id']}\n" for r in records)
     if fmt == "csv":
         import csv
@@ -181,7 +193,8 @@ def render_rows(records: Sequence[dict[str, Any]], columns: Sequence[str], fmt: 
 
     headers = [HEADERS[lang].get(c, c) for c in columns]
     rows = [[_table_cell(r.get(c), c, wf, lang) for c in columns] for r in records]
-    return str(tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)) + "\n"
+    table = tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+    return safe(str(table)) + "\n"
 
 
 def render_details(d: Details, fmt: str, *, lang: str, wf: Workflow,
@@ -194,8 +207,8 @@ def render_details(d: Details, fmt: str, *, lang: str, wf: Workflow,
     if fmt == "jsonl":
         return json.dumps(record, ensure_ascii=False) + "\n"
     if fmt in ("csv", "tsv", "ids", PLAIN):
-        return render_rows([record], MACHINE_COLUMNS, fmt)
-    return _details_table(d, lang, wf)
+        return render_rows([record], fields or MACHINE_COLUMNS, fmt)
+    return safe(_details_table(d, lang, wf))
 
 
 def _details_table(d: Details, lang: str, wf: Workflow) -> str:

@@ -154,6 +154,10 @@ SORT_KEYS = {
 def translate(error: sqlite3.Error, path: Path | str) -> TicketError:
     """Turn a SQLite error into the user-facing error with the right exit code."""
     text = str(error).lower()
+    code = getattr(error, "sqlite_errorname", "") or ""
+    if code in ("SQLITE_FULL", "SQLITE_IOERR_SHMSIZE", "SQLITE_IOERR_WRITE",
+                "SQLITE_IOERR_FSYNC", "SQLITE_IOERR_TRUNCATE") and _low_on_space(path):
+        return TicketError(f"no space left for database {path}; nothing was written")
     if "locked" in text or "busy" in text:
         return Busy(f"database {path} is busy (another process holds the lock); try again")
     if "readonly" in text or "read-only" in text:
@@ -167,13 +171,30 @@ def translate(error: sqlite3.Error, path: Path | str) -> TicketError:
     return TicketError(f"database error on {path}: {error}")
 
 
+def _low_on_space(path: Path | str) -> bool:
+    import shutil
+
+    try:
+        return shutil.disk_usage(Path(path).parent).free < 1024 * 1024
+    except OSError:
+        return False
+
+
 # -- opening ---------------------------------------------------------------------
 
 
 def _check_file(path: Path) -> bool:
     """Validate an existing file without touching it; return whether it is empty."""
+    import stat
+
     if path.is_dir():
         raise ConfigError(f"{path} is a directory, not a database file")
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as e:  # a dangling symlink, a loop of them
+        raise TicketError(f"cannot open database {path}: {e.strerror}") from None
+    if not stat.S_ISREG(mode):
+        raise ConfigError(f"{path} is not a regular file, so not a ticketcli database")
     try:
         with open(path, "rb") as fh:
             header = fh.read(100)
@@ -785,7 +806,7 @@ class Store:
         params = params + order_params
         if q.limit:
             sql += " LIMIT ?"
-            params.append(q.limit + 1)
+            params.append(min(q.limit, 2**62) + 1)
         rows = self.conn.execute(sql, params).fetchall()
         more = bool(q.limit) and len(rows) > (q.limit or 0)
         return [self._ticket(r) for r in rows[: q.limit or None]], more

@@ -76,6 +76,8 @@ def check_title(title: str, limits: Limits = DEFAULT_LIMITS) -> str:
     clean = " ".join(title.split())
     if not clean:
         raise UsageError("a ticket needs a non-empty title")
+    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in clean):
+        raise UsageError("a title cannot contain control characters")
     if len(clean) > limits.title:
         raise UsageError(f"a title is at most {limits.title} characters (got {len(clean)})")
     return clean

@@ -16,12 +16,14 @@ def read_document(path: str, text: str | None = None) -> dict[str, Any]:
     import tomllib
 
     if text is None:
+        from .config import read_small_file
+
+        if Path(path).is_dir():
+            raise UsageError(f"workflow file {path} is a directory")
         try:
-            text = Path(path).read_text("utf-8")
+            text = read_small_file(Path(path), "workflow file", ConfigError).decode("utf-8")
         except FileNotFoundError:
             raise UsageError(f"workflow file {path} does not exist") from None
-        except IsADirectoryError:
-            raise UsageError(f"workflow file {path} is a directory") from None
         except UnicodeDecodeError:
             raise ConfigError(f"workflow file {path} is not UTF-8 text") from None
         except OSError as e:

@@ -14,6 +14,7 @@ import typer
 from ..context import Context
 from ..errors import ExitCode, TicketError, UsageError
 from ..tickets import Change
+from . import read_text
 
 CONFIRM_ABOVE = 5
 
@@ -22,9 +23,9 @@ def parse_ids(c: Context, words: Sequence[str]) -> list[int]:
     """Ticket ids from the arguments; ``-`` reads whitespace-separated ids from stdin."""
     ids: list[int] = []
     for word in words:
-        tokens = c.stdin.read().split() if word == "-" else [word]
+        tokens = read_text(c, "-", "list of ids").split() if word == "-" else [word]
         for token in tokens:
-            if not token.isdigit() or int(token) <= 0:
+            if not (token.isascii() and token.isdigit()) or int(token) <= 0:
                 raise UsageError(f"{token!r} is not a ticket id (ids are positive numbers)")
             ids.append(int(token))
     if not ids:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ..errors import ExitCode, TicketError
+from ..errors import TicketError
 from ..output import render_rows
 from . import FormatOption, check_format, context
 
@@ -36,5 +36,4 @@ def doctor(ctx: typer.Context, fmt: FormatOption = None) -> None:
     c.out(render_rows(records, ["check", "state", "detail"], c.format(fmt), lang=c.lang))
     failed = [k.name for k in checks if k.state == "fail"]
     if failed:
-        c.say(f"doctor: {len(failed)} check(s) failed: {', '.join(failed)}")
-        raise typer.Exit(int(ExitCode.ERROR))
+        raise TicketError(f"doctor: {len(failed)} check(s) failed: {', '.join(failed)}")

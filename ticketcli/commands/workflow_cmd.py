@@ -10,7 +10,7 @@ from .. import workflows as uc
 from ..errors import ConfigError
 from ..output import render_rows
 from ..workflow import Workflow, format_duration, load
-from . import FormatOption, check_format, context, sub_app
+from . import FormatOption, check_format, context, read_text, sub_app
 
 workflow_app = sub_app(
     "The workflow every user and cron job follows: show, export, validate, import."
@@ -18,7 +18,7 @@ workflow_app = sub_app(
 
 
 def _checked(c: Any, path: str) -> Workflow:
-    text = c.stdin.read() if path == "-" else None
+    text = read_text(c, "-", "workflow") if path == "-" else None
     data = uc.read_document(path, text)
     found = uc.check_document(data)
     if found:
