@@ -168,7 +168,7 @@ def render_rows(records: Sequence[dict[str, Any]], columns: Sequence[str], fmt: 
     if fmt == "jsonl":
         return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     if fmt == "ids":
-        if "id" not in columns:
+        if "id" not in columns and not all("id" in r for r in records):
             from .errors import UsageError
 
             raise UsageError("--format ids needs the id field")
