@@ -79,8 +79,6 @@ def read_small_file(path: Path, what: str, error: type[Exception] = ConfigError,
 
 def load_config(path: Path, *, explicit: bool) -> dict[str, Any]:
     """The user config as a dict; ``{}`` when the default file does not exist."""
-    import tomllib
-
     try:
         raw = read_small_file(path, "config file")
     except FileNotFoundError:
@@ -89,6 +87,8 @@ def load_config(path: Path, *, explicit: bool) -> dict[str, Any]:
         return {}
     except OSError as e:
         raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
+    import tomllib
+
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
