@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -60,6 +61,31 @@ def shm_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+TICKETCLI_VARS = ("TICKETCLI_DB", "TICKETCLI_USER", "TICKETCLI_CONFIG",
+                  "TICKETCLI_BUSY_TIMEOUT", "TICKETCLI_DEBUG")
+
+
+def isolate_home(mp: pytest.MonkeyPatch, root: Path) -> None:
+    """Point HOME and the XDG folders under ``root`` and clear ticketcli's variables."""
+    for var in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME"):
+        mp.setenv(var, str(root / var.lower()))
+    for var in TICKETCLI_VARS:
+        mp.delenv(var, raising=False)
+
+
+def dump(db: Path, uri_flags: str = "") -> list[str]:
+    """Everything in a database, to compare before and after a command."""
+    target = f"file:{db}?{uri_flags}" if uri_flags else str(db)
+    con = sqlite3.connect(target, uri=bool(uri_flags))
+    try:
+        lines = list(con.iterdump())
+        lines.append(f"user_version={con.execute('PRAGMA user_version').fetchone()[0]}")
+        lines.append(f"application_id={con.execute('PRAGMA application_id').fetchone()[0]}")
+    finally:
+        con.close()
+    return lines
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     home = tmp_path / "home"
@@ -68,8 +94,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("LANG", "en_US.UTF-8")
-    for var in ("TICKETCLI_DB", "TICKETCLI_USER", "TICKETCLI_CONFIG", "LC_ALL", "LC_MESSAGES",
-                "TICKETCLI_BUSY_TIMEOUT", "TICKETCLI_DEBUG"):
+    for var in (*TICKETCLI_VARS, "LC_ALL", "LC_MESSAGES"):
         monkeypatch.delenv(var, raising=False)
     yield home
 

@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import ADMIN, AGENT, CUSTOMER, OTHER, Desk
+from conftest import ADMIN, AGENT, CUSTOMER, OTHER, Desk, dump
 
 from ticketcli.migrations import SCHEMA_VERSION
 
@@ -15,17 +15,6 @@ from ticketcli.migrations import SCHEMA_VERSION
 @pytest.fixture
 def tmp_path(shm_path: Path) -> Path:
     return shm_path
-
-
-def dump(db: Path) -> list[str]:
-    con = sqlite3.connect(db)
-    try:
-        lines = list(con.iterdump())
-        lines.append(f"user_version={con.execute('PRAGMA user_version').fetchone()[0]}")
-        lines.append(f"application_id={con.execute('PRAGMA application_id').fetchone()[0]}")
-    finally:
-        con.close()
-    return lines
 
 
 def fails(desk: Desk, *args: str, code: int, as_: str | None = ADMIN,

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ADMIN, AGENT, CUSTOMER, OTHER, ROOT, Desk, make_desk
+from conftest import ADMIN, AGENT, CUSTOMER, OTHER, ROOT, Desk, dump, isolate_home, make_desk
 
 from ticketcli.migrations import APPLICATION_ID, SCHEMA_VERSION
 
@@ -56,14 +56,6 @@ def error_line(stderr: str) -> str:
 def words(line: str) -> str:
     """The error line without the paths in it (test directories have telling names)."""
     return re.sub(r"/\S+", "<path>", line)
-
-
-def dump(db: Path, uri_flags: str = "") -> list[str]:
-    target = f"file:{db}?{uri_flags}" if uri_flags else str(db)
-    with closing(sqlite3.connect(target, uri=bool(uri_flags))) as con:
-        lines = list(con.iterdump())
-        lines.append(f"user_version={con.execute('PRAGMA user_version').fetchone()[0]}")
-    return lines
 
 
 def files(directory: Path) -> dict[str, bytes | str]:
@@ -118,11 +110,7 @@ def _template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     customer's, answered by an agent), ticket 2 solved; and an edited workflow file."""
     root = tmp_path_factory.mktemp("template")
     with pytest.MonkeyPatch.context() as mp:
-        for var in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME"):
-            mp.setenv(var, str(root / var.lower()))
-        for var in ("TICKETCLI_DB", "TICKETCLI_USER", "TICKETCLI_CONFIG",
-                    "TICKETCLI_BUSY_TIMEOUT", "TICKETCLI_DEBUG"):
-            mp.delenv(var, raising=False)
+        isolate_home(mp, root)
         desk = make_desk(root)
         t1 = desk.open("Printer on fire", "--body", "Smoke from tray 2", as_=CUSTOMER)
         desk.run("comment", str(t1), "Looking into it", as_=AGENT)

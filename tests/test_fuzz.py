@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ADMIN, AGENT, CUSTOMER, OTHER, ROOT, Desk, make_desk
+from conftest import ADMIN, AGENT, CUSTOMER, OTHER, ROOT, Desk, dump, isolate_home, make_desk
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -106,17 +106,6 @@ def _no_hangs() -> Iterator[None]:
 
 
 # -- the database, seen from outside ---------------------------------------------------------
-
-
-def dump(db: Path) -> list[str]:
-    con = sqlite3.connect(db)
-    try:
-        lines = list(con.iterdump())
-        lines.append(f"user_version={con.execute('PRAGMA user_version').fetchone()[0]}")
-        lines.append(f"application_id={con.execute('PRAGMA application_id').fetchone()[0]}")
-    finally:
-        con.close()
-    return lines
 
 
 def integrity(db: Path) -> str:
@@ -225,11 +214,7 @@ def _template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     a reply and an internal note), 2 closed, 3 solved; and its workflow exported."""
     root = tmp_path_factory.mktemp("template")
     with pytest.MonkeyPatch.context() as mp:
-        for var in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME"):
-            mp.setenv(var, str(root / var.lower()))
-        for var in ("TICKETCLI_DB", "TICKETCLI_USER", "TICKETCLI_CONFIG",
-                    "TICKETCLI_BUSY_TIMEOUT", "TICKETCLI_DEBUG"):
-            mp.delenv(var, raising=False)
+        isolate_home(mp, root)
         desk = make_desk(root)
         t1 = desk.open("Printer on fire", "--body", "Smoke from tray 2", as_=CUSTOMER)
         desk.run("comment", str(t1), "Unplug it", as_=AGENT)
