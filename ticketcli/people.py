@@ -64,9 +64,9 @@ def find_org(store: Store, name: str) -> Org:
 
 def add_user(store: Store, actor: User, now: str, email: str, name: str | None,
              role: str, org_name: str | None) -> User:
-    require_admin(actor, "add people")
     if role not in ROLES:
         raise UsageError(f"unknown role {role!r}; choose one of: {', '.join(ROLES)}")
+    require_admin(actor, "add people")
     address = check_email(email)
     with store.write():
         org_id = find_org(store, org_name).id if org_name else None
