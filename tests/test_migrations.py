@@ -38,8 +38,8 @@ def _upgrade_that_dies(db: Path, how: str) -> subprocess.CompletedProcess[str]:
             raise RuntimeError("migration failed half way")
         migrations.MIGRATIONS.append(m999_broken)
         migrations.SCHEMA_VERSION = len(migrations.MIGRATIONS)
-        import ticketcli.store as store
-        store.SCHEMA_VERSION = migrations.SCHEMA_VERSION
+        import ticketcli.store.connection as connection
+        connection.SCHEMA_VERSION = migrations.SCHEMA_VERSION
         from ticketcli.store import Store
         Store.open(__import__("pathlib").Path({str(db)!r}))
     """)

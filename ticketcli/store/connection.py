@@ -1,0 +1,298 @@
+"""Opening a database file safely, pragmas, and BEGIN IMMEDIATE transactions.
+
+Every write goes through :meth:`Connection.write`, a ``BEGIN IMMEDIATE``
+transaction: the change, its history row and anything else it touches commit
+together or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Self
+
+from ..errors import Busy, ConfigError, TicketError
+from ..migrations import APPLICATION_ID, SCHEMA_VERSION
+from ..workflow import Workflow
+
+DEFAULT_BUSY_TIMEOUT = 15.0
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+# -- errors ---------------------------------------------------------------------
+
+
+def translate(error: sqlite3.Error, path: Path | str) -> TicketError:
+    """Turn a SQLite error into the user-facing error with the right exit code."""
+    text = str(error).lower()
+    code = getattr(error, "sqlite_errorname", "") or ""
+    if code in ("SQLITE_FULL", "SQLITE_IOERR_SHMSIZE", "SQLITE_IOERR_WRITE",
+                "SQLITE_IOERR_FSYNC", "SQLITE_IOERR_TRUNCATE") and _low_on_space(path):
+        return TicketError(f"no space left for database {path}; nothing was written")
+    if "locked" in text or "busy" in text:
+        return Busy(f"database {path} is busy (another process holds the lock); try again")
+    if "readonly" in text or "read-only" in text:
+        return TicketError(f"database {path} is read-only; check its permissions")
+    if "disk is full" in text or "database or disk is full" in text:
+        return TicketError(f"no space left for database {path}; nothing was written")
+    if "not a database" in text or "malformed" in text:
+        return ConfigError(f"{path} is not a ticketcli database (or it is damaged)")
+    if "unable to open" in text:
+        return TicketError(f"cannot open database {path}; check the path and its permissions")
+    return TicketError(f"database error on {path}: {error}")
+
+
+def _low_on_space(path: Path | str) -> bool:
+    import shutil
+
+    try:
+        return shutil.disk_usage(Path(path).parent).free < 1024 * 1024
+    except OSError:
+        return False
+
+
+# -- opening ---------------------------------------------------------------------
+
+
+def _check_file(path: Path) -> bool:
+    """Validate an existing file without touching it; return whether it is empty."""
+    import stat
+
+    if path.is_dir():
+        raise ConfigError(f"{path} is a directory, not a database file")
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as e:  # a dangling symlink, a loop of them
+        raise TicketError(f"cannot open database {path}: {e.strerror}") from None
+    if not stat.S_ISREG(mode):
+        raise ConfigError(f"{path} is not a regular file, so not a ticketcli database")
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(100)
+    except PermissionError:
+        raise TicketError(f"cannot read database {path}: permission denied") from None
+    except OSError as e:
+        raise TicketError(f"cannot read database {path}: {e.strerror}") from None
+    if not header:
+        return True
+    if len(header) < 100 or not header.startswith(SQLITE_HEADER):
+        raise ConfigError(f"{path} is not a ticketcli database; refusing to touch it")
+    app_id = int.from_bytes(header[68:72], "big")
+    if app_id not in (0, APPLICATION_ID):
+        raise ConfigError(f"{path} is an SQLite file of another program; refusing to touch it")
+    return False
+
+
+def _create_private(path: Path) -> None:
+    if not path.parent.is_dir():
+        raise TicketError(f"directory {path.parent} does not exist; create it or choose --db")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError as e:
+        raise TicketError(f"cannot create database {path}: {e.strerror}") from None
+    os.close(fd)
+
+
+class Connection:
+    """One SQLite connection with ticketcli's pragmas, transactions and stored workflow."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        self._workflow: Workflow | None = None
+        self.fresh = False  # the schema was created by this process
+        self._rehearsing = False
+        self._depth = 0  # nesting of write() inside an open transaction
+        self.busy_timeout = DEFAULT_BUSY_TIMEOUT
+
+    @classmethod
+    def open(cls, path: Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Self:
+        """Open (creating if needed) a ticketcli database at ``path``."""
+        empty = True
+        if path.exists() or path.is_symlink():
+            empty = _check_file(path)
+        else:
+            _create_private(path)
+        try:
+            conn = sqlite3.connect(
+                str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as e:
+            raise translate(e, path) from None
+        store = cls(conn, path)
+        store.busy_timeout = busy_timeout
+        try:
+            store._prepare(empty, busy_timeout)
+        except sqlite3.Error as e:
+            conn.close()
+            raise translate(e, path) from None
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    @classmethod
+    def open_readonly(cls, path: Path) -> Self | None:
+        """A read-only view for shell completion: never creates or migrates; None if unusable."""
+        try:
+            if not path.is_file() or _check_file(path):
+                return None
+            from urllib.parse import quote
+
+            conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=0.2)
+            ok = conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID and (
+                conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+            )
+        except (sqlite3.Error, TicketError):
+            return None
+        if not ok:
+            conn.close()
+            return None
+        return cls(conn, path)
+
+    def _prepare(self, empty: bool, busy_timeout: float) -> None:
+        c = self.conn
+        c.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000):d}")
+        version = c.execute("PRAGMA user_version").fetchone()[0]
+        app_id = c.execute("PRAGMA application_id").fetchone()[0]
+        if app_id != APPLICATION_ID:
+            tables = c.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
+            if tables or version:
+                raise ConfigError(f"{self.path} is not a ticketcli database; refusing to touch it")
+        if version > SCHEMA_VERSION:
+            raise ConfigError(
+                f"database {self.path} has schema version {version}, newer than this "
+                f"ticketcli understands ({SCHEMA_VERSION}); upgrade ticketcli"
+            )
+        c.execute("PRAGMA foreign_keys = ON")
+        c.execute("PRAGMA synchronous = FULL")
+        if version < SCHEMA_VERSION:
+            from ..migrations import migrate
+
+            if c.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                c.execute("PRAGMA journal_mode = WAL")
+            migrate(c)
+            self.fresh = version == 0
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- transactions --------------------------------------------------------
+
+    @contextmanager
+    def write(self) -> Iterator[Self]:
+        """One ``BEGIN IMMEDIATE`` transaction; rolled back on any error.
+
+        Inside an open transaction it nests as a savepoint, so a use case can run
+        within a larger one (mail-in: a new customer and their ticket together).
+        """
+        c = self.conn
+        if c.in_transaction:
+            name = f"nested_{self._depth}"
+            self._depth += 1
+            c.execute(f"SAVEPOINT {name}")
+            try:
+                yield self
+                c.execute(f"RELEASE {name}")
+            except BaseException:
+                if c.in_transaction:
+                    c.execute(f"ROLLBACK TO {name}")
+                    c.execute(f"RELEASE {name}")
+                raise
+            finally:
+                self._depth -= 1
+            return
+        self._begin_immediate()
+        try:
+            yield self
+            c.execute("ROLLBACK" if self._rehearsing else "COMMIT")
+        except sqlite3.Error as e:
+            if c.in_transaction:
+                c.execute("ROLLBACK")
+            raise translate(e, self.path) from None
+        except BaseException:
+            if c.in_transaction:
+                c.execute("ROLLBACK")
+            raise
+
+    def _begin_immediate(self) -> None:
+        """Take the write lock, waiting up to the busy timeout.
+
+        SQLite's own busy handler sleeps in growing steps (up to 100 ms) and only
+        wins the lock if it wakes in the moment it is free, so a writer that
+        commits and begins again at once (close-stale's batches) can starve it.
+        Polling every millisecond or two takes a free lock promptly instead.
+        """
+        import random
+        import time
+
+        c = self.conn
+        deadline = time.monotonic() + self.busy_timeout
+        c.execute("PRAGMA busy_timeout = 0")
+        try:
+            while True:
+                try:
+                    c.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as e:
+                    text = str(e).lower()
+                    if ("locked" not in text and "busy" not in text) or (
+                        time.monotonic() >= deadline
+                    ):
+                        raise translate(e, self.path) from None
+                    time.sleep(random.uniform(0.0005, 0.002))
+                except sqlite3.Error as e:
+                    raise translate(e, self.path) from None
+        finally:
+            c.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000):d}")
+
+    @contextmanager
+    def rehearsal(self) -> Iterator[None]:
+        """Inside, every write is done and checked in full, then rolled back (--dry-run)."""
+        self._rehearsing = True
+        try:
+            yield
+        finally:
+            self._rehearsing = False
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.conn.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    # -- meta and workflow ---------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        value = self._one("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if value is None else str(value)
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def workflow(self) -> Workflow:
+        if self._workflow is None:
+            from ..workflow import load
+
+            raw = self.meta("workflow")
+            if raw is None:
+                raise ConfigError(
+                    f"database {self.path} has no workflow; run 'ticketcli init --preset NAME'"
+                )
+            self._workflow = load(json.loads(raw), "stored workflow")
+        return self._workflow
+
+    def has_workflow(self) -> bool:
+        return self.meta("workflow") is not None
+
+    def set_workflow(self, wf: Workflow) -> None:
+        self.set_meta("workflow", json.dumps(wf.to_dict(), ensure_ascii=False))
+        self._workflow = wf

@@ -1,0 +1,67 @@
+"""People and organizations."""
+
+from __future__ import annotations
+
+from .connection import Connection
+from .records import Org, User
+
+
+class PeopleStore(Connection):
+    _USER_SQL = (
+        "SELECT u.id, u.email, coalesce(u.name, ''), u.role, u.org_id, o.name "
+        "FROM users u LEFT JOIN orgs o ON o.id = u.org_id "
+    )
+
+    def user_by_email(self, email: str) -> User | None:
+        row = self.conn.execute(self._USER_SQL + "WHERE u.email = ?", (email.lower(),)).fetchone()
+        return User(*row) if row else None
+
+    def user_by_id(self, user_id: int) -> User | None:
+        row = self.conn.execute(self._USER_SQL + "WHERE u.id = ?", (user_id,)).fetchone()
+        return User(*row) if row else None
+
+    def users(self) -> list[User]:
+        return [User(*r) for r in self.conn.execute(self._USER_SQL + "ORDER BY u.email")]
+
+    def count_users(self) -> int:
+        return int(self._one("SELECT count(*) FROM users"))
+
+    def add_user(self, email: str, name: str, role: str, org_id: int | None, now: str) -> User:
+        cur = self.conn.execute(
+            "INSERT INTO users(email, name, role, org_id, created_at) VALUES (?, ?, ?, ?, ?)",
+            (email.lower(), name, role, org_id, now),
+        )
+        user = self.user_by_id(int(cur.lastrowid or 0))
+        assert user is not None
+        return user
+
+    _ORG_SQL = (
+        "SELECT o.id, o.name, o.manager_id, m.email, "
+        "(SELECT count(*) FROM users u WHERE u.org_id = o.id) "
+        "FROM orgs o LEFT JOIN users m ON m.id = o.manager_id "
+    )
+
+    def org_by_name(self, name: str) -> Org | None:
+        row = self.conn.execute(
+            self._ORG_SQL + "WHERE o.name = ? COLLATE NOCASE", (name,)
+        ).fetchone()
+        return Org(*row) if row else None
+
+    def org_by_id(self, org_id: int) -> Org | None:
+        row = self.conn.execute(self._ORG_SQL + "WHERE o.id = ?", (org_id,)).fetchone()
+        return Org(*row) if row else None
+
+    def orgs(self) -> list[Org]:
+        return [Org(*r) for r in self.conn.execute(self._ORG_SQL + "ORDER BY o.name")]
+
+    def add_org(self, name: str, manager_id: int | None, now: str) -> Org:
+        cur = self.conn.execute(
+            "INSERT INTO orgs(name, manager_id, created_at) VALUES (?, ?, ?)",
+            (name, manager_id, now),
+        )
+        org = self.org_by_id(int(cur.lastrowid or 0))
+        assert org is not None
+        return org
+
+    def set_org_manager(self, org_id: int, manager_id: int | None) -> None:
+        self.conn.execute("UPDATE orgs SET manager_id = ? WHERE id = ?", (manager_id, org_id))

@@ -1,0 +1,204 @@
+"""Listing and search, close-stale's selections, completion values, health checks.
+
+All SQL is parameterized; the few fragments put into SQL text (sort keys,
+visibility, the clock column) come from fixed tables in this package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .records import SORT_KEYS, Ticket, TicketQuery, User
+from .tickets import TicketStore
+
+
+class Store(TicketStore):
+    """The store: every query ticketcli makes, over one connection."""
+
+    # -- completion ------------------------------------------------------------------
+
+    def ids_starting(self, prefix: str, limit: int = 40) -> list[int]:
+        """Ticket ids whose digits start with ``prefix``, newest first (range scans only)."""
+        if prefix and not prefix.isdigit():
+            return []
+        if not prefix:
+            rows = self.conn.execute("SELECT id FROM tickets ORDER BY id DESC LIMIT ?", (limit,))
+            return [int(r[0]) for r in rows]
+        top = int(self._one("SELECT max(id) FROM tickets") or 0)
+        base, scale = int(prefix), 1
+        found: list[int] = []
+        while base * scale <= top and len(found) < limit:
+            rows = self.conn.execute(
+                "SELECT id FROM tickets WHERE id BETWEEN ? AND ? ORDER BY id DESC LIMIT ?",
+                (base * scale, (base + 1) * scale - 1, limit - len(found)),
+            )
+            found += [int(r[0]) for r in rows]
+            scale *= 10
+        return found
+
+    def emails_starting(self, prefix: str, limit: int = 40) -> list[str]:
+        low = prefix.lower()
+        rows = self.conn.execute(
+            "SELECT email FROM users WHERE email >= ? AND email < ? ORDER BY email LIMIT ?",
+            (low, low + "\U0010ffff", limit),
+        )
+        return [str(r[0]) for r in rows]
+
+    # -- health ---------------------------------------------------------------------
+
+    def pragma(self, name: str) -> Any:
+        """The value of a read-only PRAGMA from a fixed list."""
+        allowed = ("user_version", "journal_mode", "application_id", "page_size",
+                   "page_count", "freelist_count", "synchronous", "foreign_keys")
+        if name not in allowed:
+            raise ValueError(name)
+        return self._one(f"PRAGMA {name}")
+
+    def integrity_problems(self, limit: int = 20) -> list[str]:
+        rows = self.conn.execute(f"PRAGMA integrity_check({int(limit):d})").fetchall()
+        found = [str(r[0]) for r in rows]
+        return [] if found == ["ok"] else found
+
+    def foreign_key_problems(self) -> int:
+        return len(self.conn.execute("PRAGMA foreign_key_check").fetchall())
+
+    def count_tickets(self) -> int:
+        return int(self._one("SELECT count(*) FROM tickets"))
+
+    # -- listing ------------------------------------------------------------------
+
+    def _where(self, q: TicketQuery) -> tuple[str, list[Any]]:
+        clause, vparams = self.visibility(q.viewer)
+        where: list[str] = [clause]
+        params: list[Any] = list(vparams)
+
+        def equal(column: str, value: object) -> None:
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+
+        if q.statuses:
+            where.append(f"t.status IN ({', '.join('?' * len(q.statuses))})")
+            params.extend(q.statuses)
+        equal("t.priority", q.priority)
+        equal("t.requester_id", q.requester_id)
+        equal("t.assignee_id", q.assignee_id)
+        equal("t.org_id", q.org_id)
+        equal("t.category", q.category)
+        for column, op, value in (
+            ("t.created_at", ">=", q.created_since), ("t.created_at", "<", q.created_before),
+            ("t.updated_at", ">=", q.updated_since), ("t.updated_at", "<", q.updated_before),
+        ):
+            if value is not None:
+                where.append(f"{column} {op} ?")
+                params.append(value)
+        if q.stale is not None:
+            rules = []
+            for statuses, clock, cutoff in q.stale:
+                rules.append(
+                    f"(t.status IN ({', '.join('?' * len(statuses))}) "
+                    f"AND t.{self._clock_column(clock)} <= ?)"
+                )
+                params.extend([*statuses, cutoff])
+            where.append("(" + (" OR ".join(rules) or "0") + ")")
+        if q.search is not None:
+            cond, sparams = self._search_condition(q.search, q.viewer)
+            where.append(cond)
+            params.extend(sparams)
+        return " AND ".join(where), params
+
+    def list_tickets(self, q: TicketQuery) -> tuple[list[Ticket], bool]:
+        """Tickets matching ``q`` in its order; and whether more exist past the limit."""
+        where, params = self._where(q)
+        key = SORT_KEYS[q.sort]
+        if q.sort in q.order:
+            # Follow the workflow's order: CASE over its keys, as parameters.
+            values = list(q.order[q.sort])
+            key = "CASE " + key + " " + " ".join("WHEN ? THEN ?" for _ in values) + " END"
+            order_params: list[Any] = []
+            for i, v in enumerate(values):
+                order_params += [v, i]
+        else:
+            order_params = []
+        direction = "DESC" if q.descending else "ASC"
+        sql = (
+            "SELECT " + self._TICKET_COLS + self._TICKET_FROM + "WHERE " + where
+            + f" ORDER BY {key} {direction}"
+            + ("" if q.sort == "id" else f", t.id {direction}")
+        )
+        params = params + order_params
+        if q.limit:
+            sql += " LIMIT ?"
+            params.append(min(q.limit, 2**62) + 1)
+        rows = self.conn.execute(sql, params).fetchall()
+        more = bool(q.limit) and len(rows) > (q.limit or 0)
+        return [self._ticket(r) for r in rows[: q.limit or None]], more
+
+    def count_matching(self, q: TicketQuery) -> int:
+        where, params = self._where(q)
+        sql = "SELECT count(*) FROM tickets t WHERE " + where  # noqa: S608 (fixed fragments)
+        return int(self._one(sql, params))
+
+    @staticmethod
+    def _search_condition(text: str, viewer: User | None) -> tuple[str, list[Any]]:
+        """Whatever the user typed, as plain words: never query syntax, never an SQL error."""
+        import re
+
+        words = re.findall(r"\w+", text)
+        if not words:
+            # Nothing word-like (only punctuation): fall back to a literal substring.
+            escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            like = f"%{escaped}%"
+            internal = "" if viewer is None or viewer.staff else " AND c.internal = 0"
+            return (
+                "(t.title LIKE ? ESCAPE '\\' OR t.description LIKE ? ESCAPE '\\' OR t.id IN "  # noqa: S608 (fixed SQL fragments only)
+                "(SELECT c.ticket_id FROM comments c WHERE c.body LIKE ? ESCAPE '\\'"
+                + internal + "))",
+                [like, like, like],
+            )
+        match = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+        internal = "" if viewer is None or viewer.staff else " AND c.internal = 0"
+        return (
+            "(t.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?) OR t.id IN "  # noqa: S608 (fixed SQL fragments only)
+            "(SELECT c.ticket_id FROM comments_fts f JOIN comments c ON c.id = f.rowid "
+            "WHERE comments_fts MATCH ?" + internal + "))",
+            [match, match],
+        )
+
+    # -- close-stale ----------------------------------------------------------------
+
+    @staticmethod
+    def _clock_column(clock: str) -> str:
+        return "activity_at" if clock == "requester_activity" else "status_changed_at"
+
+    def stale_ids(self, sources: Sequence[str], clock: str, cutoff: str, limit: int,
+                  after_id: int = 0) -> list[int]:
+        """Ids of tickets in ``sources`` whose stale clock is at or before ``cutoff``."""
+        column = self._clock_column(clock)
+        marks = ", ".join("?" * len(sources))
+        rows = self.conn.execute(
+            f"SELECT id FROM tickets WHERE status IN ({marks}) AND {column} <= ? "  # noqa: S608
+            "AND id > ? ORDER BY id LIMIT ?",
+            (*sources, cutoff, after_id, limit),
+        )
+        return [int(r[0]) for r in rows]
+
+    def remind_ids(self, sources: Sequence[str], clock: str, idle_from: str, idle_until: str,
+                   limit: int, after_id: int = 0) -> list[tuple[int, str]]:
+        """Tickets due a reminder: clock in (idle_from, idle_until], none yet for its value."""
+        column = self._clock_column(clock)
+        marks = ", ".join("?" * len(sources))
+        rows = self.conn.execute(
+            f"SELECT id, {column} FROM tickets WHERE status IN ({marks}) "  # noqa: S608
+            f"AND {column} <= ? AND {column} > ? "
+            f"AND (reminded_for IS NULL OR reminded_for <> {column}) "
+            "AND id > ? ORDER BY id LIMIT ?",
+            (*sources, idle_until, idle_from, after_id, limit),
+        )
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+    def mark_reminded(self, ticket_id: int, clock_value: str) -> None:
+        self.conn.execute(
+            "UPDATE tickets SET reminded_for = ? WHERE id = ?", (clock_value, ticket_id)
+        )

@@ -1,0 +1,127 @@
+"""Typed records the store returns, and the query a listing asks for."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    email: str
+    name: str
+    role: str
+    org_id: int | None
+    org: str | None
+
+    @property
+    def staff(self) -> bool:
+        return self.role in ("agent", "admin")
+
+
+@dataclass(frozen=True)
+class Org:
+    id: int
+    name: str
+    manager_id: int | None
+    manager: str | None
+    members: int
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: int
+    title: str
+    description: str
+    status: str
+    phase: str
+    priority: str
+    category: str | None
+    requester_id: int
+    requester: str
+    assignee_id: int | None
+    assignee: str | None
+    org_id: int | None
+    organization: str | None
+    resolution: str | None
+    fields: dict[str, str]
+    follow_up_of: int | None
+    created_at: str
+    updated_at: str
+    status_changed_at: str
+    activity_at: str
+
+
+@dataclass(frozen=True)
+class Comment:
+    id: int
+    author: str
+    body: str
+    internal: bool
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    id: int
+    name: str
+    size: int
+    sha256: str
+    created_at: str
+    uploader: str | None
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    id: int
+    at: str
+    actor: str | None
+    event: str
+    from_status: str | None
+    to_status: str | None
+    detail: dict[str, Any]
+
+
+@dataclass
+class TicketQuery:
+    """Filters and order for :meth:`Store.list_tickets`; ``viewer`` limits what a
+    customer sees. ``order`` gives the workflow's order of statuses and priorities
+    so that sorting by them follows the workflow rather than the alphabet."""
+
+    statuses: Sequence[str] = ()
+    priority: str | None = None
+    requester_id: int | None = None
+    assignee_id: int | None = None
+    org_id: int | None = None
+    category: str | None = None
+    created_since: str | None = None
+    created_before: str | None = None
+    updated_since: str | None = None
+    updated_before: str | None = None
+    # (statuses, clock, cutoff) triples: tickets a stale rule would act on.
+    stale: Sequence[tuple[Sequence[str], str, str]] | None = None
+    search: str | None = None
+    sort: str = "id"
+    descending: bool = True
+    limit: int | None = 100
+    viewer: User | None = None
+    order: dict[str, Sequence[str]] = field(default_factory=dict)
+
+
+SORT_KEYS = {
+    "id": "t.id",
+    "title": "t.title COLLATE NOCASE",
+    "category": "t.category COLLATE NOCASE",
+    "requester": "r.email",
+    "assignee": "a.email",
+    "organization": "o.name COLLATE NOCASE",
+    "resolution": "t.resolution",
+    "follow_up_of": "t.follow_up_of",
+    "created_at": "t.created_at",
+    "updated_at": "t.updated_at",
+    "status": "t.status",
+    "phase": "t.phase",
+    "priority": "t.priority",
+}

@@ -1,0 +1,205 @@
+"""Tickets, their comments, attachments, participants and history; visibility."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import NotFound
+from .people import PeopleStore
+from .records import Attachment, Comment, HistoryEntry, Ticket, User
+
+
+class TicketStore(PeopleStore):
+    _TICKET_COLS = (
+        "t.id, t.title, t.description, t.status, t.phase, t.priority, t.category, "
+        "t.requester_id, r.email, t.assignee_id, a.email, t.org_id, o.name, t.resolution, "
+        "t.fields, t.follow_up_of, t.created_at, t.updated_at, t.status_changed_at, "
+        "t.activity_at"
+    )
+    _TICKET_FROM = (
+        " FROM tickets t JOIN users r ON r.id = t.requester_id "
+        "LEFT JOIN users a ON a.id = t.assignee_id LEFT JOIN orgs o ON o.id = t.org_id "
+    )
+
+    @staticmethod
+    def _ticket(row: Sequence[Any]) -> Ticket:
+        values = list(row)
+        values[14] = json.loads(values[14] or "{}")
+        return Ticket(*values)
+
+    def ticket(self, ticket_id: int) -> Ticket:
+        row = self.conn.execute(
+            "SELECT " + self._TICKET_COLS + self._TICKET_FROM + "WHERE t.id = ?", (ticket_id,)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"ticket {ticket_id} not found")
+        return self._ticket(row)
+
+    def can_see(self, user: User, ticket_id: int) -> bool:
+        """The one visibility rule: staff see all; customers their own and shared."""
+        if user.staff:
+            return True
+        clause, params = self.visibility(user)
+        return bool(
+            self._one(f"SELECT 1 FROM tickets t WHERE t.id = ? AND {clause}", (ticket_id, *params))  # noqa: S608 (fixed SQL fragments only)
+        )
+
+    @staticmethod
+    def visibility(user: User | None) -> tuple[str, tuple[Any, ...]]:
+        """SQL condition on ``t`` limiting tickets to what ``user`` may see."""
+        if user is None or user.staff:
+            return "1", ()
+        return (
+            "(t.requester_id = ? OR t.id IN "
+            "(SELECT p.ticket_id FROM participants p WHERE p.user_id = ?))",
+            (user.id, user.id),
+        )
+
+    def insert_ticket(self, *, title: str, description: str, status: str, phase: str,
+                      priority: str, category: str | None, requester_id: int,
+                      org_id: int | None, fields: dict[str, str], follow_up_of: int | None,
+                      now: str) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO tickets(title, description, status, phase, priority, category, "
+            "requester_id, org_id, fields, follow_up_of, created_at, updated_at, "
+            "status_changed_at, activity_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (title, description, status, phase, priority, category, requester_id, org_id,
+             json.dumps(fields, ensure_ascii=False, sort_keys=True), follow_up_of,
+             now, now, now, now),
+        )
+        return int(cur.lastrowid or 0)
+
+    def set_status(self, ticket_id: int, status: str, phase: str, now: str,
+                   resolution: str | None = None) -> None:
+        self.conn.execute(
+            "UPDATE tickets SET status = ?, phase = ?, status_changed_at = ?, activity_at = ?, "
+            "updated_at = ?, resolution = coalesce(?, resolution) WHERE id = ?",
+            (status, phase, now, now, now, resolution, ticket_id),
+        )
+
+    def touch(self, ticket_id: int, now: str, *, requester_activity: bool = False) -> None:
+        if requester_activity:
+            self.conn.execute(
+                "UPDATE tickets SET updated_at = ?, activity_at = ? WHERE id = ?",
+                (now, now, ticket_id),
+            )
+        else:
+            self.conn.execute("UPDATE tickets SET updated_at = ? WHERE id = ?", (now, ticket_id))
+
+    def set_assignee(self, ticket_id: int, user_id: int | None, now: str) -> None:
+        self.conn.execute(
+            "UPDATE tickets SET assignee_id = ?, updated_at = ? WHERE id = ?",
+            (user_id, now, ticket_id),
+        )
+
+    def add_comment(self, ticket_id: int, author_id: int, body: str, internal: bool,
+                    now: str) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO comments(ticket_id, author_id, body, internal, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (ticket_id, author_id, body, int(internal), now),
+        )
+        return int(cur.lastrowid or 0)
+
+    def comments(self, ticket_id: int, *, internal: bool) -> list[Comment]:
+        rows = self.conn.execute(
+            "SELECT c.id, u.email, c.body, c.internal, c.created_at FROM comments c "  # noqa: S608 (fixed SQL fragments only)
+            "JOIN users u ON u.id = c.author_id WHERE c.ticket_id = ? "
+            + ("" if internal else "AND c.internal = 0 ")
+            + "ORDER BY c.id",
+            (ticket_id,),
+        )
+        return [Comment(r[0], r[1], r[2], bool(r[3]), r[4]) for r in rows]
+
+    def add_attachment(self, ticket_id: int, comment_id: int | None, uploader_id: int,
+                       name: str, content: bytes, sha256: str, now: str) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO attachments(ticket_id, comment_id, uploader_id, name, size, sha256, "
+            "content, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (ticket_id, comment_id, uploader_id, name, len(content), sha256, content, now),
+        )
+        return int(cur.lastrowid or 0)
+
+    def attachments(self, ticket_id: int, *, internal: bool) -> list[Attachment]:
+        rows = self.conn.execute(
+            "SELECT a.id, a.name, a.size, a.sha256, a.created_at, u.email FROM attachments a "  # noqa: S608 (fixed SQL fragments only)
+            "LEFT JOIN users u ON u.id = a.uploader_id "
+            "LEFT JOIN comments c ON c.id = a.comment_id WHERE a.ticket_id = ? "
+            + ("" if internal else "AND coalesce(c.internal, 0) = 0 ")
+            + "ORDER BY a.id",
+            (ticket_id,),
+        )
+        return [Attachment(*r) for r in rows]
+
+    def participants(self, ticket_id: int) -> list[User]:
+        rows = self.conn.execute(
+            self._USER_SQL.replace("FROM users u", "FROM participants p JOIN users u "
+                                   "ON u.id = p.user_id")
+            + "WHERE p.ticket_id = ? ORDER BY p.added_at, u.email",
+            (ticket_id,),
+        )
+        return [User(*r) for r in rows]
+
+    def add_participant(self, ticket_id: int, user_id: int, now: str) -> bool:
+        cur = self.conn.execute(
+            "INSERT OR IGNORE INTO participants(ticket_id, user_id, added_at) VALUES (?, ?, ?)",
+            (ticket_id, user_id, now),
+        )
+        return cur.rowcount > 0
+
+    def remove_participant(self, ticket_id: int, user_id: int) -> bool:
+        cur = self.conn.execute(
+            "DELETE FROM participants WHERE ticket_id = ? AND user_id = ?", (ticket_id, user_id)
+        )
+        return cur.rowcount > 0
+
+    def add_history(self, ticket_id: int, actor_id: int | None, now: str, event: str,
+                    from_status: str | None = None, to_status: str | None = None,
+                    detail: dict[str, Any] | None = None) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO history(ticket_id, actor_id, at, event, from_status, to_status, detail) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (ticket_id, actor_id, now, event, from_status, to_status,
+             json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None),
+        )
+        return int(cur.lastrowid or 0)
+
+    def history(self, ticket_id: int, *, internal: bool) -> list[HistoryEntry]:
+        rows = self.conn.execute(
+            "SELECT h.id, h.at, u.email, h.event, h.from_status, h.to_status, h.detail "
+            "FROM history h LEFT JOIN users u ON u.id = h.actor_id WHERE h.ticket_id = ? "
+            + ("" if internal else "AND h.event <> 'note' AND coalesce("
+               "json_extract(h.detail, '$.internal'), 0) = 0 ")
+            + "ORDER BY h.id",
+            (ticket_id,),
+        )
+        return [
+            HistoryEntry(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]) if r[6] else {})
+            for r in rows
+        ]
+
+    def status_counts(self) -> dict[str, int]:
+        rows = self.conn.execute("SELECT status, count(*) FROM tickets GROUP BY status")
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    def remap_status(self, old: str, new: str, phase: str, actor_id: int | None,
+                     now: str) -> int:
+        """Move every ticket in ``old`` to ``new`` with a history row each."""
+        self.conn.execute(
+            "INSERT INTO history(ticket_id, actor_id, at, event, from_status, to_status, detail) "
+            "SELECT id, ?, ?, 'status', status, ?, ? FROM tickets WHERE status = ?",
+            (actor_id, now, new, json.dumps({"reason": "workflow import"}), old),
+        )
+        cur = self.conn.execute(
+            "UPDATE tickets SET status = ?, phase = ?, status_changed_at = ?, activity_at = ?, "
+            "updated_at = ? WHERE status = ?",
+            (new, phase, now, now, now, old),
+        )
+        return cur.rowcount
+
+    def set_phase(self, status: str, phase: str) -> None:
+        self.conn.execute(
+            "UPDATE tickets SET phase = ? WHERE status = ? AND phase <> ?", (phase, status, phase)
+        )
