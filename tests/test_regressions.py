@@ -43,3 +43,22 @@ def test_close_stale_refuses_times_out_of_range(desk: Desk) -> None:
 def test_huge_ticket_ids_are_simply_not_found(desk: Desk) -> None:
     result = desk.run("show", str(2**63), expect=3)
     assert "not found" in result.stderr
+
+
+def test_global_options_may_follow_the_command(desk: Desk) -> None:
+    from typer.testing import CliRunner
+
+    from ticketcli.cli import app
+
+    runner = CliRunner()
+    opened = runner.invoke(app, ["open", "Late options", "--db", str(desk.db), "--as", AGENT])
+    assert opened.exit_code == 0, opened.stderr
+    tid = opened.stdout.strip()
+    shown = runner.invoke(app, ["show", tid, f"--db={desk.db}", f"--as={AGENT}", "-f", "json"])
+    assert shown.exit_code == 0, shown.stderr
+    assert '"title": "Late options"' in shown.stdout
+    # After "--" everything is text, even words that look like global options.
+    said = runner.invoke(app, ["--db", str(desk.db), "--as", AGENT, "comment", tid, "--",
+                               "--db"])
+    assert said.exit_code == 0, said.stderr
+    assert desk.ticket(int(tid))["comments"][0]["body"] == "--db"

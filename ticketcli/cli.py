@@ -32,7 +32,9 @@ class TicketGroup(TyperGroup):
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
         argv = kwargs.get("args") if kwargs.get("args") is not None else sys.argv[1:]
-        for arg in argv or ():
+        argv = hoist_global_options(list(argv or ()))
+        kwargs["args"] = argv
+        for arg in argv:
             try:
                 arg.encode("utf-8")
             except UnicodeError:
@@ -86,6 +88,38 @@ class TicketGroup(TyperGroup):
                 ExitCode.ERROR,
             )
         sys.exit(code)
+
+
+MOVABLE = ("--db", "--config", "--as")  # global options a script may put after the command
+GLOBAL_WITH_VALUE = (*MOVABLE, "--lang")
+
+
+def hoist_global_options(argv: list[str]) -> list[str]:
+    """Move --db, --config and --as found after the command to the front.
+
+    ``ticketcli show 42 --db x.db`` then means ``ticketcli --db x.db show 42``.
+    Nothing after a ``--`` is touched.
+    """
+    i = 0
+    while i < len(argv) and argv[i].startswith("-") and argv[i] != "--":
+        i += 2 if argv[i] in GLOBAL_WITH_VALUE else 1
+    front, rest, moved = argv[:i], [], []
+    j = i
+    while j < len(argv):
+        token = argv[j]
+        if token == "--":
+            rest += argv[j:]
+            break
+        if token in MOVABLE and j + 1 < len(argv):
+            moved += argv[j:j + 2]
+            j += 2
+            continue
+        if token.startswith(tuple(f"{o}=" for o in MOVABLE)):
+            moved.append(token)
+        else:
+            rest.append(token)
+        j += 1
+    return front + moved + rest
 
 
 def _fail(message: str, code: int) -> int:
