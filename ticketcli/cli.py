@@ -29,11 +29,9 @@ class TicketGroup(TyperGroup):
             self.add_command(command, cmd_name)
         return command
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:
+    def main(self, args: Any = None, *rest: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
-        argv = kwargs.get("args") if kwargs.get("args") is not None else sys.argv[1:]
-        argv = hoist_global_options(list(argv or ()))
-        kwargs["args"] = argv
+        argv = hoist_global_options(list(sys.argv[1:] if args is None else args))
         for arg in argv:
             try:
                 arg.encode("utf-8")
@@ -47,7 +45,7 @@ class TicketGroup(TyperGroup):
             completion_init()
         code: int
         try:
-            result = super().main(*args, **kwargs)
+            result = super().main(argv, *rest, **kwargs)
             code = result if isinstance(result, int) else 0
         except TicketError as e:
             code = _fail(e.message, e.code)
@@ -219,6 +217,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("doctor", "doctor"),
     "notify": ("mail", "notify_app"),
     "mail-in": ("mail", "mail_in"),
+    "import": ("transfer", "import_"),
+    "export": ("transfer", "export"),
 }
 
 
