@@ -26,6 +26,7 @@ from .workflow import StaleRule
 
 BATCH = 200
 PAUSE = 0.002  # seconds between write batches
+MAX_HOLD = 0.025  # seconds of work in one batch, so others never wait long for the lock
 
 
 @dataclass
@@ -44,7 +45,9 @@ def close_stale(store: Store, now: datetime, *, dry_run: bool = False,
         after_id = 0
         while limit is None or len(report.changes) < limit:
             size = batch if limit is None else min(batch, limit - len(report.changes))
+            done: list[int] = []
             with _maybe_write(store, dry_run):
+                started = time.monotonic()
                 ids = store.stale_ids(rule.sources, rule.since, cutoff, size, after_id)
                 for i in ids:
                     ticket = store.ticket(i)
@@ -56,9 +59,12 @@ def close_stale(store: Store, now: datetime, *, dry_run: bool = False,
                                   wf.resolution_for(rule.to, None, ticket.resolution),
                                   reason="stale")
                         )
-            if len(ids) < size:
+                    done.append(i)
+                    if not dry_run and time.monotonic() - started > MAX_HOLD:
+                        break  # commit what is done; the rest are still stale next batch
+            if len(ids) < size and len(done) == len(ids):
                 break
-            after_id = ids[-1]
+            after_id = done[-1]
             if not dry_run:
                 time.sleep(PAUSE)  # let waiting staff commands take the lock between batches
         if rule.remind_after is not None:

@@ -6,6 +6,7 @@ visibility, the clock column) come from fixed tables in this package.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -68,7 +69,7 @@ class Store(TicketStore):
 
     # -- listing ------------------------------------------------------------------
 
-    def _where(self, q: TicketQuery) -> tuple[str, list[Any]]:
+    def _where(self, q: TicketQuery, literal: bool = False) -> tuple[str, list[Any]]:
         clause, vparams = self.visibility(q.viewer)
         where: list[str] = [clause]
         params: list[Any] = list(vparams)
@@ -79,7 +80,11 @@ class Store(TicketStore):
                 params.append(value)
 
         if q.statuses:
-            where.append(f"t.status IN ({', '.join('?' * len(q.statuses))})")
+            # Newest first is the common order: "+" keeps SQLite walking the ids
+            # backwards instead of gathering every active ticket from the status
+            # index and sorting them (whatever statistics it has or lacks).
+            plus = "+" if q.sort == "id" and q.descending else ""
+            where.append(f"{plus}t.status IN ({', '.join('?' * len(q.statuses))})")
             params.extend(q.statuses)
         equal("t.priority", q.priority)
         equal("t.requester_id", q.requester_id)
@@ -103,14 +108,22 @@ class Store(TicketStore):
                 params.extend([*statuses, cutoff])
             where.append("(" + (" OR ".join(rules) or "0") + ")")
         if q.search is not None:
-            cond, sparams = self._search_condition(q.search, q.viewer)
+            cond, sparams = self._search_condition(q.search, q.viewer, literal)
             where.append(cond)
             params.extend(sparams)
         return " AND ".join(where), params
 
     def list_tickets(self, q: TicketQuery) -> tuple[list[Ticket], bool]:
         """Tickets matching ``q`` in its order; and whether more exist past the limit."""
-        where, params = self._where(q)
+        try:
+            return self._list(q, literal=False)
+        except sqlite3.OperationalError as e:
+            if "fts5" not in str(e):
+                raise
+            return self._list(q, literal=True)  # a word the index would not take as one
+
+    def _list(self, q: TicketQuery, literal: bool) -> tuple[list[Ticket], bool]:
+        where, params = self._where(q, literal)
         key = SORT_KEYS[q.sort]
         if q.sort in q.order:
             # Follow the workflow's order: CASE over its keys, as parameters.
@@ -136,16 +149,27 @@ class Store(TicketStore):
         return [self._ticket(r) for r in rows[: q.limit or None]], more
 
     def count_matching(self, q: TicketQuery) -> int:
-        where, params = self._where(q)
+        try:
+            return self._count(q, literal=False)
+        except sqlite3.OperationalError as e:
+            if "fts5" not in str(e):
+                raise
+            return self._count(q, literal=True)
+
+    def _count(self, q: TicketQuery, literal: bool) -> int:
+        where, params = self._where(q, literal)
         sql = "SELECT count(*) FROM tickets t WHERE " + where  # noqa: S608 (fixed fragments)
         return int(self._one(sql, params))
 
     @staticmethod
-    def _search_condition(text: str, viewer: User | None) -> tuple[str, list[Any]]:
+    def _search_condition(text: str, viewer: User | None,
+                          literal: bool = False) -> tuple[str, list[Any]]:
         """Whatever the user typed, as plain words: never query syntax, never an SQL error."""
         import re
 
-        words = re.findall(r"\w+", text)
+        # Words as the full-text tokenizer sees them (letters and digits), so each
+        # is one token: every word whole, the last also as a prefix (type-ahead).
+        words = [] if literal else re.findall(r"[^\W_]+", text)
         if not words:
             # Nothing word-like (only punctuation): fall back to a literal substring.
             escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -157,7 +181,8 @@ class Store(TicketStore):
                 + internal + "))",
                 [like, like, like],
             )
-        match = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+        quoted = ['"' + w.replace('"', '""') + '"' for w in words]
+        match = " ".join(quoted[:-1] + [quoted[-1] + "*"])
         internal = "" if viewer is None or viewer.staff else " AND c.internal = 0"
         return (
             "(t.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?) OR t.id IN "  # noqa: S608 (fixed SQL fragments only)
