@@ -196,7 +196,7 @@ def _generate(path: Path, n: int, seed: int) -> Dataset:
                         if status != "new" and rng.random() < 0.9 else None)
             history: list[dict[str, Any]] = [
                 {"at": _stamp(created), "actor": f"customer{customer}@bench.example",
-                 "event": "opened", "from": None, "to": "new", "detail": {"title": title}}
+                 "event": "opened", "from": None, "to": "new", "detail": {}}
             ]
             if status != "new":
                 history.append({"at": _stamp(changed), "actor": assignee or ADMIN,

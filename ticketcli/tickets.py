@@ -200,12 +200,13 @@ def open_ticket(store: Store, actor: User, now: str, *, title: str, body: str,
             priority=prio, category=cat, requester_id=who.id, org_id=who.org_id,
             fields=fields, follow_up_of=follow_up, now=now,
         )
-        detail: dict[str, object] = {"title": title}
+        detail: dict[str, object] = {}
         if follow_up is not None:
             detail["follow_up_of"] = follow_up
             events.record(store, follow_up, actor.id, now, "follow_up",
                           detail={"ticket": ticket_id})
-        events.record(store, ticket_id, actor.id, now, "opened", None, wf.initial, detail)
+        events.record(store, ticket_id, actor.id, now, "opened", None, wf.initial,
+                      detail or None)
         _store_files(store, actor, ticket_id, None, files, now)
     return ticket_id
 
