@@ -254,3 +254,26 @@ def test_workflow_import_is_admins_only(desk: Desk, tmp_path: Path) -> None:
     exported = tmp_path / "desk.toml"
     desk.run("workflow", "export", str(exported))
     desk.run("workflow", "import", str(exported), as_=AGENT, expect=4)
+
+
+def test_search_pages_newest_first_through_descriptions_and_comments(desk: Desk) -> None:
+    old_comment = desk.open("Quiet one", as_=CUSTOMER)
+    desk.run("comment", str(old_comment), "the toner smells", as_=CUSTOMER)
+    described = [desk.open(f"T{i}", "--body", "toner everywhere", as_=CUSTOMER)
+                 for i in range(4)]
+    new_comment = desk.open("Another quiet one", as_=CUSTOMER)
+    desk.run("comment", str(new_comment), "Toner again", as_=CUSTOMER)
+    internal = desk.open("Internal only", as_=CUSTOMER)
+    desk.run("comment", str(internal), "--internal", "toner supplier", as_=AGENT)
+    everything = [internal, new_comment, *reversed(described), old_comment]
+    assert ids(desk, "--search", "toner", "--limit", "0") == everything
+    first = desk.run("list", "--search", "TONER", "--limit", "3", "--format", "ids")
+    assert [int(x) for x in first.stdout.split()] == everything[:3]
+    assert "--limit" in first.stderr
+    assert ids(desk, "--search", "ton", "--limit", "100") == everything  # a prefix
+    assert desk.run("list", "--search", "toner", "--count").stdout == f"{len(everything)}\n"
+    mine = desk.run("list", "--search", "toner", "--format", "ids", as_=CUSTOMER).stdout
+    assert [int(x) for x in mine.split()] == everything[1:]  # never through internal notes
+    assert ids(desk, "--search", "toner smells") == [old_comment]
+    assert ids(desk, "--search", "toner", "--status", "new", "--sort", "id:asc") == \
+        list(reversed(everything))

@@ -116,11 +116,63 @@ class Store(TicketStore):
     def list_tickets(self, q: TicketQuery) -> tuple[list[Ticket], bool]:
         """Tickets matching ``q`` in its order; and whether more exist past the limit."""
         try:
-            return self._list(q, literal=False)
+            return self._search_newest(q) or self._list(q, literal=False)
         except sqlite3.OperationalError as e:
             if "fts5" not in str(e):
                 raise
             return self._list(q, literal=True)  # a word the index would not take as one
+
+    def _search_newest(self, q: TicketQuery) -> tuple[list[Ticket], bool] | None:
+        """The first page of a search in the default order (newest first), read from the
+        full-text indexes in id order so that a common word costs no more than a rare
+        one. None when the query is not of that shape."""
+        import re
+        from dataclasses import replace
+
+        words = re.findall(r"[^\W_]+", q.search or "")
+        if not words or q.sort != "id" or not q.descending or not q.limit:
+            return None
+        match = self._match(words)
+        where, params = self._where(replace(q, search=None))
+        size = min(q.limit, 2**62) + 1
+        from_fts = self._TICKET_FROM.replace(
+            " FROM tickets t ", " FROM tickets_fts f JOIN tickets t ON t.id = f.rowid ", 1)
+        rows = self.conn.execute(
+            "SELECT " + self._TICKET_COLS + from_fts  # noqa: S608 (fixed SQL fragments only)
+            + "WHERE tickets_fts MATCH ? AND " + where + " ORDER BY f.rowid DESC LIMIT ?",
+            [match, *params, size],
+        ).fetchall()
+        # Tickets found through their comments: only those that could still make the
+        # page (newer than its last ticket) need looking at.
+        floor = int(rows[-1][0]) if len(rows) == size else 0
+        internal = "" if q.viewer is None or q.viewer.staff else " AND c.internal = 0"
+        found = {int(r[0]) for r in rows}
+        extra = [
+            int(r[0]) for r in self.conn.execute(
+                "SELECT DISTINCT c.ticket_id FROM comments_fts cf "  # noqa: S608 (fixed)
+                "JOIN comments c ON c.id = cf.rowid WHERE comments_fts MATCH ? "
+                "AND c.ticket_id > ? AND cf.rowid >= coalesce("
+                "(SELECT min(id) FROM comments WHERE ticket_id > ?), 0)" + internal,
+                [match, floor, floor],
+            )
+            if int(r[0]) not in found
+        ]
+        for start in range(0, len(extra), 500):
+            chunk = extra[start:start + 500]
+            rows += self.conn.execute(
+                "SELECT " + self._TICKET_COLS + self._TICKET_FROM  # noqa: S608 (fixed)
+                + f"WHERE t.id IN ({', '.join('?' * len(chunk))}) AND " + where,
+                [*chunk, *params],
+            ).fetchall()
+        rows.sort(key=lambda r: -int(r[0]))
+        more = len(rows) > q.limit
+        return [self._ticket(r) for r in rows[: q.limit]], more
+
+    @staticmethod
+    def _match(words: list[str]) -> str:
+        """An FTS5 query for words typed by a user: each whole, the last also a prefix."""
+        quoted = ['"' + w.replace('"', '""') + '"' for w in words]
+        return " ".join(quoted[:-1] + [quoted[-1] + "*"])
 
     def _list(self, q: TicketQuery, literal: bool) -> tuple[list[Ticket], bool]:
         where, params = self._where(q, literal)
@@ -181,8 +233,7 @@ class Store(TicketStore):
                 + internal + "))",
                 [like, like, like],
             )
-        quoted = ['"' + w.replace('"', '""') + '"' for w in words]
-        match = " ".join(quoted[:-1] + [quoted[-1] + "*"])
+        match = Store._match(words)
         internal = "" if viewer is None or viewer.staff else " AND c.internal = 0"
         return (
             "(t.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?) OR t.id IN "  # noqa: S608 (fixed SQL fragments only)
