@@ -14,12 +14,13 @@ that long; the closure itself still waits for the full idle time.
 from __future__ import annotations
 
 import time
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from . import events
-from .clock import iso
+from .clock import FORMAT, iso
 from .store import Store
 from .tickets import Change, _move
 from .workflow import StaleRule
@@ -42,64 +43,71 @@ def close_stale(store: Store, now: datetime, *, dry_run: bool = False,
     report = StaleReport()
     for rule in wf.stale:
         cutoff = iso(now - timedelta(seconds=rule.after))
-        after_id = 0
-        while limit is None or len(report.changes) < limit:
-            size = batch if limit is None else min(batch, limit - len(report.changes))
-            done: list[int] = []
-            with _maybe_write(store, dry_run):
-                started = time.monotonic()
-                ids = store.stale_ids(rule.sources, rule.since, cutoff, size, after_id)
-                for i in ids:
-                    ticket = store.ticket(i)
-                    if dry_run:
-                        report.changes.append(Change(i, ticket.status, rule.to))
-                    else:
-                        report.changes.append(
-                            _move(store, wf, None, ticket, rule.to, stamp,
-                                  wf.resolution_for(rule.to, None, ticket.resolution),
-                                  reason="stale")
-                        )
-                    done.append(i)
-                    if not dry_run and time.monotonic() - started > MAX_HOLD:
-                        break  # commit what is done; the rest are still stale next batch
-            if len(ids) < size and len(done) == len(ids):
-                break
-            after_id = done[-1]
-            if not dry_run:
-                time.sleep(PAUSE)  # let waiting staff commands take the lock between batches
+
+        def budget() -> int:
+            return batch if limit is None else min(batch, limit - len(report.changes))
+
+        def fetch(size: int, after_id: int, rule: StaleRule = rule,
+                  cutoff: str = cutoff) -> list[tuple[int, str]]:
+            ids = store.stale_ids(rule.sources, rule.since, cutoff, size, after_id)
+            return [(i, "") for i in ids]
+
+        def close(item: tuple[int, str], rule: StaleRule = rule) -> None:
+            ticket = store.ticket(item[0])
+            if dry_run:
+                report.changes.append(Change(ticket.id, ticket.status, rule.to))
+                return
+            resolution = wf.resolution_for(rule.to, None, ticket.resolution)
+            report.changes.append(
+                _move(store, wf, None, ticket, rule.to, stamp, resolution, reason="stale")
+            )
+
+        _in_batches(store, dry_run, budget, fetch, close)
         if rule.remind_after is not None:
-            _remind(store, rule, now, stamp, cutoff, dry_run, batch, report)
+            # clock in (cutoff, due]: idle long enough to warn, not yet long enough to close
+            due = iso(now - timedelta(seconds=rule.remind_after))
+
+            def fetch_due(size: int, after_id: int, rule: StaleRule = rule, cutoff: str = cutoff,
+                          due: str = due) -> list[tuple[int, str]]:
+                return store.remind_ids(rule.sources, rule.since, cutoff, due, size, after_id)
+
+            def remind(item: tuple[int, str], rule: StaleRule = rule) -> None:
+                ticket_id, clock_value = item
+                report.reminders.append(ticket_id)
+                if dry_run:
+                    return
+                store.mark_reminded(ticket_id, clock_value)
+                closes_at = datetime.strptime(clock_value, FORMAT) + timedelta(seconds=rule.after)
+                events.record(store, ticket_id, None, stamp, "reminder",
+                              detail={"closes_at": closes_at.strftime(FORMAT), "to": rule.to})
+
+            _in_batches(store, dry_run, lambda: batch, fetch_due, remind)
     return report
 
 
-def _remind(store: Store, rule: StaleRule, now: datetime, stamp: str, cutoff: str,
-            dry_run: bool, batch: int, report: StaleReport) -> None:
-    assert rule.remind_after is not None
-    due = iso(now - timedelta(seconds=rule.remind_after))
+def _in_batches(store: Store, dry_run: bool, budget: Callable[[], int],
+                fetch: Callable[[int, int], list[tuple[int, str]]],
+                act: Callable[[tuple[int, str]], None]) -> None:
+    """Fetch and act on tickets in id order, one short transaction per batch.
+
+    ``fetch(size, after_id)`` runs inside the transaction, so what it returns is
+    still true when ``act`` runs. A batch ends after ``size`` tickets or
+    MAX_HOLD seconds of work, whichever comes first; the rest are fetched again
+    by the next batch, after a pause that lets waiting writers in.
+    """
     after_id = 0
-    while True:
-        with _maybe_write(store, dry_run):
-            found = store.remind_ids(rule.sources, rule.since, cutoff, due, batch, after_id)
-            # clock in (cutoff, due]: idle long enough to warn, not yet long enough to close
-            for ticket_id, clock_value in found:
-                report.reminders.append(ticket_id)
-                if dry_run:
-                    continue
-                store.mark_reminded(ticket_id, clock_value)
-                closes_at = datetime.strptime(clock_value, "%Y-%m-%dT%H:%M:%SZ") + timedelta(
-                    seconds=rule.after
-                )
-                events.record(store,
-                    ticket_id, None, stamp, "reminder",
-                    detail={"closes_at": closes_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                            "to": rule.to},
-                )
-        if len(found) < batch:
+    while (size := budget()) > 0:
+        done: list[int] = []
+        with nullcontext() if dry_run else store.write():
+            started = time.monotonic()
+            items = fetch(size, after_id)
+            for item in items:
+                act(item)
+                done.append(item[0])
+                if not dry_run and time.monotonic() - started > MAX_HOLD:
+                    break
+        if len(items) < size and len(done) == len(items):
             return
-        after_id = found[-1][0]
+        after_id = done[-1]
         if not dry_run:
             time.sleep(PAUSE)
-
-
-def _maybe_write(store: Store, dry_run: bool) -> AbstractContextManager[object]:
-    return nullcontext() if dry_run else store.write()
