@@ -277,3 +277,14 @@ def test_search_pages_newest_first_through_descriptions_and_comments(desk: Desk)
     assert ids(desk, "--search", "toner smells") == [old_comment]
     assert ids(desk, "--search", "toner", "--status", "new", "--sort", "id:asc") == \
         list(reversed(everything))
+
+
+def test_sorted_pages_by_priority_and_status(desk: Desk, stocked: dict[str, int]) -> None:
+    t = stocked
+    page = desk.run("list", "--sort=-priority", "--limit", "2", "--format", "ids")
+    assert [int(x) for x in page.stdout.split()] == [t["urgent"], t["beta"]]
+    assert "--limit" in page.stderr
+    assert ids(desk, "--sort", "priority", "--limit", "3") == [t["low"], t["solved"], t["beta"]]
+    assert ids(desk, "--sort", "-status", "--limit", "2") == [t["solved"], t["urgent"]]
+    assert ids(desk, "--sort", "-priority", "--limit", "0") == \
+        ids(desk, "--sort", "-priority", "--limit", "100")
