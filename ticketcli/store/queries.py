@@ -177,10 +177,11 @@ class Store(TicketStore):
         values = list(q.order[q.sort])
         direction = "DESC" if q.descending else "ASC"
         select = "SELECT " + self._TICKET_COLS + self._TICKET_FROM + "WHERE " + where
-        # Values the workflow does not know sort as NULL would: first going up.
-        unknown = (f" AND {column} NOT IN ({', '.join('?' * len(values))})", values)
         groups: list[tuple[str, list[Any]]] = [(f" AND {column} = ?", [v]) for v in values]
-        groups = [unknown, *groups] if not q.descending else [*reversed(groups), unknown]
+        if q.descending:
+            groups.reverse()
+        # Values the workflow does not know (left by an edited workflow) come last.
+        groups.append((f" AND {column} NOT IN ({', '.join('?' * len(values))})", values))
         size = min(q.limit or 0, 2**62) + 1
         rows: list[Any] = []
         for condition, values_params in groups:
