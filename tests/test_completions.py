@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import AGENT, ROOT, Desk
+from conftest import ADMIN, AGENT, CUSTOMER, ROOT, Desk
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import gen_completions  # noqa: E402
@@ -22,7 +22,7 @@ def test_committed_scripts_match_a_fresh_generation(tmp_path: Path) -> None:
         assert committed == fresh, f"completions/{name} is stale: run scripts/gen_completions.py"
 
 
-def _complete(desk: Desk, words: list[str]) -> list[str]:
+def _complete(desk: Desk, words: list[str], user: str = ADMIN) -> list[str]:
     """What bash offers for the last word, with the bash script loaded."""
     bin_dir = Path(sys.executable).parent
     if not (bin_dir / "ticketcli").exists():
@@ -36,7 +36,7 @@ def _complete(desk: Desk, words: list[str]) -> list[str]:
         'printf "%s\\n" "${COMPREPLY[@]}"\n'
     )
     env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-               TICKETCLI_DB=str(desk.db))
+               TICKETCLI_DB=str(desk.db), TICKETCLI_USER=user)
     out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env,
                          timeout=60)
     assert out.returncode == 0, out.stderr
@@ -55,6 +55,14 @@ def test_bash_completes_commands_options_ids_statuses_and_emails(desk: Desk) -> 
     assert _complete(desk, ["share", "1", "ag"]) == [AGENT]
     assert _complete(desk, ["list", "--format", "js"]) == ["json", "jsonl"]
     assert "me" in _complete(desk, ["list", "--assignee", ""])
+
+
+def test_ticket_ids_complete_only_what_the_person_may_see(desk: Desk) -> None:
+    theirs = [desk.open("Mine", as_=CUSTOMER) for _ in range(2)]
+    desk.open("Someone else's")
+    assert _complete(desk, ["show", ""], user=CUSTOMER) == [str(t) for t in reversed(theirs)]
+    assert len(_complete(desk, ["show", ""], user=AGENT)) == 3
+    assert _complete(desk, ["show", ""], user="stranger@example.com") == []
 
 
 def test_completion_never_creates_a_database(tmp_path: Path) -> None:

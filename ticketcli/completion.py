@@ -39,7 +39,25 @@ def _with_store(ctx: typer.Context, fn: Callable[[Store], list[str]]) -> list[st
 
 
 def ticket_ids(ctx: typer.Context, incomplete: str) -> list[str]:
-    return _with_store(ctx, lambda s: [str(i) for i in s.ids_starting(incomplete)])
+    """Ids of the tickets the acting person may see (none for an unknown person)."""
+    from . import config as cfg
+    from .context import Context
+
+    params = ctx.find_root().params
+    c = Context(config_option=params.get("config") or os.environ.get("TICKETCLI_CONFIG"),
+                as_option=params.get("as_") or os.environ.get("TICKETCLI_USER"))
+
+    def find(store: Store) -> list[str]:
+        try:
+            email = c.actor_email()
+        except Exception:
+            email = cfg.login_actor(os.environ)
+        viewer = store.user_by_email(email.lower())
+        if viewer is None:
+            return []
+        return [str(i) for i in store.ids_starting(incomplete, viewer)]
+
+    return _with_store(ctx, find)
 
 
 def statuses(ctx: typer.Context, incomplete: str) -> list[str]:

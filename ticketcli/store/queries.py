@@ -19,23 +19,26 @@ class Store(TicketStore):
 
     # -- completion ------------------------------------------------------------------
 
-    def ids_starting(self, prefix: str, limit: int = 40) -> list[int]:
-        """Ticket ids whose digits start with ``prefix``, newest first (range scans only)."""
+    def ids_starting(self, prefix: str, viewer: User, limit: int = 40) -> list[int]:
+        """Ids of tickets ``viewer`` may see whose digits start with ``prefix``, newest
+        first (range scans only)."""
         if prefix and not prefix.isdigit():
             return []
-        if not prefix:
-            rows = self.conn.execute("SELECT id FROM tickets ORDER BY id DESC LIMIT ?", (limit,))
-            return [int(r[0]) for r in rows]
+        clause, vparams = self.visibility(viewer)
+        sql = ("SELECT t.id FROM tickets t WHERE t.id BETWEEN ? AND ? AND "  # noqa: S608
+               + clause + " ORDER BY t.id DESC LIMIT ?")
         top = int(self._one("SELECT max(id) FROM tickets") or 0)
-        base, scale = int(prefix), 1
-        found: list[int] = []
-        while base * scale <= top and len(found) < limit:
-            rows = self.conn.execute(
-                "SELECT id FROM tickets WHERE id BETWEEN ? AND ? ORDER BY id DESC LIMIT ?",
-                (base * scale, (base + 1) * scale - 1, limit - len(found)),
-            )
-            found += [int(r[0]) for r in rows]
+        ranges = [(1, top)] if not prefix else []
+        base, scale = (int(prefix), 1) if prefix else (0, 0)
+        while prefix and base * scale <= top:
+            ranges.append((base * scale, (base + 1) * scale - 1))
             scale *= 10
+        found: list[int] = []
+        for low, high in ranges:
+            if len(found) >= limit:
+                break
+            rows = self.conn.execute(sql, (low, high, *vparams, limit - len(found)))
+            found += [int(r[0]) for r in rows]
         return found
 
     def emails_starting(self, prefix: str, limit: int = 40) -> list[str]:
