@@ -54,11 +54,13 @@ MAX_TEXT_FILE = 1024 * 1024  # config and workflow files are small
 
 
 def read_small_file(path: Path, what: str, error: type[Exception] = ConfigError,
-                    limit: int = MAX_TEXT_FILE) -> bytes:
+                    limit: int = MAX_TEXT_FILE, *, truncate: bool = False) -> bytes:
     """A regular file's bytes, read at most ``limit``; FileNotFoundError passes through.
 
     Anything else (a directory, a FIFO that would block, a device that never
-    ends, a file too large) is refused with ``error``.
+    ends) is refused with ``error``; so is a file over ``limit`` bytes, unless
+    ``truncate``, which returns its first ``limit + 1`` bytes for the caller to
+    judge (so it can name its own limit).
     """
     import stat
 
@@ -72,7 +74,7 @@ def read_small_file(path: Path, what: str, error: type[Exception] = ConfigError,
             data = fh.read(limit + 1)
     except OSError as e:
         raise error(f"cannot read {what} {path}: {e.strerror}") from None
-    if len(data) > limit:
+    if len(data) > limit and not truncate:
         raise error(f"{what} {path} is larger than {limit // 1024} KiB")
     return data
 

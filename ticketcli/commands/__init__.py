@@ -54,10 +54,10 @@ def read_text(c: Context, source: str, what: str) -> str:
 
     Reads at most a little more than the body limit allows (4 bytes a character),
     so a device such as /dev/zero is refused rather than read forever."""
-    limit = max(c.limits.body, MAX_BODY) * 4 + 1
+    limit = max(c.limits.body, MAX_BODY) * 4
     if source == "-":
         stream = getattr(c.stdin, "buffer", None)
-        data = stream.read(limit) if stream is not None else c.stdin.read(limit).encode()
+        data = stream.read(limit + 1) if stream is not None else c.stdin.read(limit + 1).encode()
     else:
         data = _read_file(Path(source), what, limit)
     try:
@@ -69,13 +69,11 @@ def read_text(c: Context, source: str, what: str) -> str:
 
 
 def _read_file(path: Path, what: str, limit: int) -> bytes:
+    """A regular file's first ``limit + 1`` bytes; anything else is a usage error."""
+    from ..config import read_small_file
+
     try:
-        if path.is_dir():
-            raise UsageError(f"{what} {path} is a directory, not a file")
-        if path.exists() and not path.is_file():
-            raise UsageError(f"{what} {path} is not a regular file")
-        with open(path, "rb") as fh:
-            return fh.read(limit)
+        return read_small_file(path, what, UsageError, limit, truncate=True)
     except FileNotFoundError:
         raise UsageError(f"{what} {path} does not exist") from None
     except PermissionError:
@@ -89,7 +87,7 @@ def read_attachments(c: Context, paths: list[str] | None) -> list[NewFile]:
     files = []
     for p in paths or []:
         path = Path(p)
-        content = _read_file(path, "attachment", c.limits.attachment + 1)
+        content = _read_file(path, "attachment", c.limits.attachment)
         files.append(NewFile(os.path.basename(p) or "attachment", content))
     return files
 
