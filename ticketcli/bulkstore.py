@@ -285,9 +285,6 @@ class ImportSession:
         )
         return int(cur.lastrowid or 0)
 
-    def set_org_manager(self, org_id: int, user_id: int) -> None:
-        self.conn.execute("UPDATE orgs SET manager_id = ? WHERE id = ?", (user_id, org_id))
-
     def existing_tickets(self, ids: Sequence[int], *, at_most: int | None = None) -> set[int]:
         """Which of ``ids`` are tickets now (optionally only those numbered <= at_most)."""
         found = self.taken_ids("tickets", ids)

@@ -8,7 +8,7 @@ from typing import Any
 from .errors import ConfigError, Conflict, UsageError
 from .people import require_admin
 from .store import Store, User
-from .workflow import Workflow, problems
+from .workflow import Workflow
 
 
 def read_document(path: str, text: str | None = None) -> dict[str, Any]:
@@ -32,10 +32,6 @@ def read_document(path: str, text: str | None = None) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
-
-
-def check_document(data: dict[str, Any]) -> list[str]:
-    return problems(data)
 
 
 def to_toml(wf: Workflow) -> str:

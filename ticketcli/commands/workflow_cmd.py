@@ -9,7 +9,7 @@ import typer
 from .. import workflows as uc
 from ..errors import ConfigError
 from ..output import render_rows
-from ..workflow import Workflow, format_duration, load
+from ..workflow import Workflow, format_duration, load, problems
 from . import FormatOption, check_format, context, read_text, sub_app
 
 workflow_app = sub_app(
@@ -20,7 +20,7 @@ workflow_app = sub_app(
 def _checked(c: Any, path: str) -> Workflow:
     text = read_text(c, "-", "workflow") if path == "-" else None
     data = uc.read_document(path, text)
-    found = uc.check_document(data)
+    found = problems(data)
     if found:
         for problem in found:
             c.say(f"{path}: {problem}")

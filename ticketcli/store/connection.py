@@ -106,7 +106,6 @@ class Connection:
         self.conn = conn
         self.path = path
         self._workflow: Workflow | None = None
-        self.fresh = False  # the schema was created by this process
         self._rehearsing = False
         self._depth = 0  # nesting of write() inside an open transaction
         self.busy_timeout = DEFAULT_BUSY_TIMEOUT
@@ -178,7 +177,6 @@ class Connection:
             if c.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 c.execute("PRAGMA journal_mode = WAL")
             migrate(c)
-            self.fresh = version == 0
 
     def close(self) -> None:
         self.conn.close()
