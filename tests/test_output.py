@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ADMIN, AGENT, CUSTOMER, OTHER, Desk, make_desk
+from conftest import ADMIN, AGENT, CUSTOMER, OTHER, Desk, isolate_home, make_desk
 
 ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 TICKET_KEYS = ("id", "title", "status", "phase", "priority", "category", "requester",
@@ -32,14 +32,9 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Desk, dic
     """A desk with a few tickets in different states; tests must not change it."""
     base = tmp_path_factory.mktemp("output")
     with pytest.MonkeyPatch.context() as mp:
-        home = base / "home"
-        home.mkdir()
-        mp.setenv("HOME", str(home))
-        mp.setenv("XDG_CONFIG_HOME", str(home / "config"))
-        mp.setenv("XDG_DATA_HOME", str(home / "data"))
+        isolate_home(mp, base / "home")
         mp.setenv("LANG", "en_US.UTF-8")
-        for var in ("TICKETCLI_DB", "TICKETCLI_USER", "TICKETCLI_CONFIG", "LC_ALL",
-                    "LC_MESSAGES"):
+        for var in ("LC_ALL", "LC_MESSAGES"):
             mp.delenv(var, raising=False)
         desk = make_desk(base)
         t = {}
