@@ -309,6 +309,12 @@ def check_database(db: Path, records: Sequence[dict[str, Any]], *, baseline: int
             except sqlite3.Error as e:
                 problems.append(f"{fts} integrity-check: {e}")
 
+        # The per-status counts the triggers keep (list --count) match the rows.
+        kept = {s: n for s, n in c.execute("SELECT status, n FROM ticket_counts") if n}
+        real = dict(c.execute("SELECT status, count(*) FROM tickets GROUP BY status"))
+        if kept != real:
+            problems.append(f"ticket_counts {kept} but tickets per status {real}")
+
         tickets = {r[0]: (r[1], r[2], r[3]) for r in
                    c.execute("SELECT id, status, phase, title FROM tickets")}
         chains: dict[int, list[tuple[int, str, str | None, str]]] = defaultdict(list)

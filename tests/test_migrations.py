@@ -98,3 +98,27 @@ def test_an_older_database_is_upgraded_in_place(tmp_path: Path) -> None:
         tid = desk.open("Printer on fire")
         assert _version(db) == SCHEMA_VERSION
         assert desk.ticket(tid)["title"] == "Printer on fire"
+
+
+def test_upgrade_to_4_counts_the_tickets_already_there(tmp_path: Path) -> None:
+    """m004 fills the per-status counts from the tickets a version 3 desk holds."""
+    from ticketcli.migrations import COUNT_TRIGGERS
+
+    desk = make_desk(tmp_path)
+    ids = [desk.open(f"Ticket {i}") for i in range(5)]
+    desk.run("set-status", str(ids[0]), "open")
+    desk.run("set-status", str(ids[1]), "closed")
+    with sqlite3.connect(desk.db, isolation_level=None) as conn:  # back to version 3
+        for name in COUNT_TRIGGERS:
+            conn.execute(f"DROP TRIGGER {name}")
+        conn.execute("DROP TABLE ticket_counts")
+        conn.execute("PRAGMA user_version = 3")
+    conn.close()
+    assert desk.run("list", "--count").stdout == "4\n"  # upgrades on first use
+    assert _version(desk.db) == SCHEMA_VERSION
+    with sqlite3.connect(desk.db) as conn:
+        kept = dict(conn.execute("SELECT status, n FROM ticket_counts"))
+    conn.close()
+    assert kept == {"new": 3, "open": 1, "closed": 1}
+    desk.open("One more")
+    assert desk.run("list", "--count", "--all").stdout == "6\n"

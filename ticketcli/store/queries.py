@@ -240,9 +240,36 @@ class Store(TicketStore):
             return self._count(q, literal=True)
 
     def _count(self, q: TicketQuery, literal: bool) -> int:
+        if self._whole_statuses(q):
+            # Staff counting whole statuses (the default active list, --status, --phase,
+            # --all): the per-status counts the triggers keep, read in the same snapshot.
+            marks = ", ".join("?" * len(q.statuses))
+            where = f"status IN ({marks})" if q.statuses else "1"
+            return int(self._one(
+                "SELECT coalesce(sum(n), 0) FROM ticket_counts WHERE " + where,  # noqa: S608
+                list(q.statuses)))
         where, params = self._where(q, literal)
         sql = "SELECT count(*) FROM tickets t WHERE " + where  # noqa: S608 (fixed fragments)
         return int(self._one(sql, params))
+
+    # TicketQuery fields that do not narrow which tickets match.
+    _NOT_FILTERS = frozenset({"statuses", "sort", "descending", "limit", "viewer", "order"})
+
+    @classmethod
+    def _whole_statuses(cls, q: TicketQuery) -> bool:
+        """Whether ``q`` selects whole statuses only, as staff see them: every filter
+        other than the statuses (any added later too) is at its default."""
+        from dataclasses import MISSING, fields
+
+        if q.viewer is not None and not q.viewer.staff:
+            return False
+        for f in fields(q):
+            if f.name in cls._NOT_FILTERS:
+                continue
+            default = f.default if f.default is not MISSING else None
+            if getattr(q, f.name) != default:
+                return False
+        return True
 
     @staticmethod
     def _search_condition(text: str, viewer: User | None,
