@@ -85,22 +85,6 @@ def ticket_count(db: Path, uri_flags: str = "") -> int:
         return int(con.execute("SELECT count(*) FROM tickets").fetchone()[0])
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _build_the_cli_once() -> Iterator[None]:
-    """Typer rebuilds the click command on every CliRunner.invoke; build it once per module
-    (only the construction is cached, as in test_cli_errors.py)."""
-    import typer.main
-    import typer.testing
-
-    from ticketcli.cli import app
-
-    command = typer.main.get_command(app)
-    build = typer.main.get_command
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(typer.testing, "_get_command", lambda a: command if a is app else build(a))
-        yield
-
-
 TEMPLATE: dict[str, Path] = {}
 
 

@@ -66,25 +66,6 @@ FUZZ = settings(
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _build_the_cli_once() -> Iterator[None]:
-    """Typer rebuilds the click command on every CliRunner.invoke; build it once per module.
-
-    Only the construction is cached: every invocation still parses, runs and exits as
-    ``ticketcli`` does (the same trick as test_cli_errors.py).
-    """
-    import typer.main
-    import typer.testing
-
-    from ticketcli.cli import app
-
-    command = typer.main.get_command(app)
-    build = typer.main.get_command
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(typer.testing, "_get_command", lambda a: command if a is app else build(a))
-        yield
-
-
 class Hung(BaseException):
     """Raised by the alarm: a BaseException, so the CLI's boundary cannot swallow it."""
 

@@ -502,7 +502,7 @@ def test_bad_smtp_configuration_exits_78(desk: Desk, tmp_path: Path, config: str
 def test_read_commands_do_not_import_email(desk: Desk) -> None:
     desk.open("x", as_=CUSTOMER)
     probe = (
-        "import sys\nfrom ticketcli.cli import main\n"
+        "import sys\nfrom ticketcli.__main__ import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "bad = [m for m in sys.modules if m == 'smtplib' or m.startswith('email')]\n"
         "sys.stderr.write(repr(bad))\n"

@@ -42,8 +42,8 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
-    # Every command builds its Context in ticketcli.cli; give it the fake clock.
-    monkeypatch.setattr("ticketcli.cli.Context", functools.partial(Context, clock=fake))
+    # Every run builds its Context with ticketcli.context.open_context; give it the fake clock.
+    monkeypatch.setattr("ticketcli.context.Context", functools.partial(Context, clock=fake))
     return fake
 
 

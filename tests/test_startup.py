@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, Desk
 
-HEAVY = ["sqlite_utils", "rich", "pydantic", "click", "pluggy", "email", "smtplib",
+HEAVY = ["typer", "sqlite_utils", "rich", "pydantic", "click", "pluggy", "email", "smtplib",
          "tabulate", "tomli_w", "csv", "hashlib"]
 
 PROBE = """
 import json, sys
 sys.argv = ["ticketcli", *json.loads(sys.argv[1])]
-from ticketcli.cli import main
+from ticketcli.__main__ import main
 try:
     main()
 except SystemExit:

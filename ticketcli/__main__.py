@@ -1,3 +1,22 @@
-from .cli import main
+"""The ``ticketcli`` command: the fast path for plain ``show`` and ``list``,
+the full Typer app for everything else."""
 
-main()
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    from .fastpath import run
+
+    code = run(sys.argv[1:])
+    if code is None:
+        from .cli import main as full
+
+        full()
+    else:
+        sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import sys
 from typing import Annotated, Any
 
@@ -11,8 +10,10 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__
-from .context import Context
-from .errors import ExitCode, TicketError, UsageError
+from .boundary import exit_code, fail, non_utf8
+from .context import open_context
+from .errors import ExitCode
+from .fastpath import hoist_global_options
 
 
 class TicketGroup(TyperGroup):
@@ -32,12 +33,9 @@ class TicketGroup(TyperGroup):
     def main(self, args: Any = None, *rest: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
         argv = hoist_global_options(list(sys.argv[1:] if args is None else args))
-        for arg in argv:
-            try:
-                arg.encode("utf-8")
-            except UnicodeError:
-                sys.exit(_fail(f"argument {arg.encode('utf-8', 'replace').decode()!r} is not "
-                               "valid UTF-8 text", ExitCode.USAGE))
+        bad = non_utf8(argv)
+        if bad is not None:
+            sys.exit(fail(f"argument {bad!r} is not valid UTF-8 text", ExitCode.USAGE))
         if os.environ.get("_TICKETCLI_COMPLETE"):
             # A shell asking for completions (see completions/): load the machinery.
             from typer._completion_classes import completion_init
@@ -47,13 +45,6 @@ class TicketGroup(TyperGroup):
         try:
             result = super().main(argv, *rest, **kwargs)
             code = result if isinstance(result, int) else 0
-        except TicketError as e:
-            code = _fail(e.message, e.code)
-        except sqlite3.Error as e:
-            from .store import translate
-
-            err = translate(e, "the database")
-            code = _fail(err.message, err.code)
         except typer._click.exceptions.NoArgsIsHelpError as e:
             # `ticketcli` or `ticketcli user` alone: show the help, it is what was wanted.
             sys.stdout.write(e.ctx.get_help() + "\n" if e.ctx else e.format_message() + "\n")
@@ -62,72 +53,15 @@ class TicketGroup(TyperGroup):
             hint = ""
             if e.ctx is not None:
                 hint = f" (see '{e.ctx.command_path} --help')"
-            code = _fail(e.format_message() + hint, ExitCode.USAGE)
+            code = fail(e.format_message() + hint, ExitCode.USAGE)
         except typer._click.exceptions.ClickException as e:
-            code = _fail(e.format_message(), ExitCode(e.exit_code or 1))
-        except (typer.Abort, KeyboardInterrupt):
+            code = fail(e.format_message(), ExitCode(e.exit_code or 1))
+        except typer.Abort:
             sys.stderr.write("Aborted.\n")
             code = 130
-        except BrokenPipeError:
-            # The reader went away (`ticketcli list | head`): not an error.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            code = 0
-        except UnicodeError:
-            code = _fail("an argument or input is not valid UTF-8 text", ExitCode.USAGE)
-        except MemoryError:
-            code = _fail("out of memory; nothing was written", ExitCode.ERROR)
-        except Exception as e:  # the last line of defence: never a traceback
-            if os.environ.get("TICKETCLI_DEBUG"):
-                raise
-            code = _fail(
-                f"internal error ({type(e).__name__}: {e}); nothing was written. "
-                "Set TICKETCLI_DEBUG=1 for details and report it",
-                ExitCode.ERROR,
-            )
+        except BaseException as e:
+            code = exit_code(e)
         sys.exit(code)
-
-
-MOVABLE = ("--db", "--config", "--as")  # global options a script may put after the command
-GLOBAL_WITH_VALUE = (*MOVABLE, "--lang")
-
-
-def hoist_global_options(argv: list[str]) -> list[str]:
-    """Move --db, --config and --as found after the command to the front.
-
-    ``ticketcli show 42 --db x.db`` then means ``ticketcli --db x.db show 42``.
-    Nothing after a ``--`` is touched.
-    """
-    i = 0
-    while i < len(argv) and argv[i].startswith("-") and argv[i] != "--":
-        i += 2 if argv[i] in GLOBAL_WITH_VALUE else 1
-    front, rest, moved = argv[:i], [], []
-    j = i
-    while j < len(argv):
-        token = argv[j]
-        if token == "--":
-            rest += argv[j:]
-            break
-        if token in MOVABLE and j + 1 < len(argv):
-            moved += argv[j:j + 2]
-            j += 2
-            continue
-        if token.startswith(tuple(f"{o}=" for o in MOVABLE)):
-            moved.append(token)
-        else:
-            rest.append(token)
-        j += 1
-    return front + moved + rest
-
-
-def _fail(message: str, code: int) -> int:
-    line = " ".join(str(message).split())
-    try:
-        sys.stderr.write(f"Error: {line}\n")
-        sys.stderr.flush()
-    except OSError:
-        pass
-    return int(code)
 
 
 def _version(value: bool) -> None:
@@ -179,18 +113,7 @@ def root(
     ] = False,
 ) -> None:
     """A help-desk ticket tool on one SQLite file."""
-    if lang is not None and lang not in ("en", "it"):
-        raise UsageError(f"--lang must be en or it, not {lang!r}")
-    context = Context(
-        db_option=db or None,
-        config_option=config or None,
-        as_option=as_ or None,
-        lang_option=lang,
-        stdout=sys.stdout,
-        stderr=sys.stderr,
-        stdin=sys.stdin,
-        is_tty=sys.stdout.isatty(),
-    )
+    context = open_context(db=db, config=config, as_=as_, lang=lang)
     ctx.obj = context
     ctx.call_on_close(context.close)
 
@@ -252,4 +175,5 @@ _register()
 
 
 def main() -> None:
+    """The whole app, without the fast path (``ticketcli.__main__.main`` tries that first)."""
     app(prog_name="ticketcli")

@@ -155,3 +155,20 @@ class Context:
         """A message for people: stderr, never mixed with data."""
         self.stderr.write(message + "\n")
         self.stderr.flush()
+
+
+def open_context(*, db: str | None, config: str | None, as_: str | None,
+                 lang: str | None) -> Context:
+    """The context for one run from the global options (both ways in use this)."""
+    if lang is not None and lang not in ("en", "it"):
+        raise UsageError(f"--lang must be en or it, not {lang!r}")
+    return Context(
+        db_option=db or None,
+        config_option=config or None,
+        as_option=as_ or None,
+        lang_option=lang,
+        stdout=sys.stdout,
+        stderr=sys.stderr,
+        stdin=sys.stdin,
+        is_tty=sys.stdout.isatty(),
+    )

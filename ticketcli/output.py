@@ -12,12 +12,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from .clock import local
+from .errors import UsageError
 from .store import Ticket
 from .tickets import Details
 from .workflow import Workflow
 
 FORMATS = ("table", "json", "jsonl", "csv", "tsv", "ids")
 PLAIN = "plain"  # the non-terminal default: TSV without a header
+
+
+def check_format(fmt: str | None) -> str | None:
+    if fmt is not None and fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+    return fmt
 
 HEADERS: dict[str, dict[str, str]] = {
     "en": {
@@ -108,8 +115,6 @@ def parse_fields(spec: str | None, valid: Sequence[str]) -> list[str] | None:
     """The fields named by ``--fields a,b,c``, checked against ``valid``."""
     if spec is None:
         return None
-    from .errors import UsageError
-
     names = [n.strip() for n in spec.split(",") if n.strip()]
     unknown = [n for n in names if n not in valid]
     if unknown or not names:
@@ -169,9 +174,7 @@ def render_rows(records: Sequence[dict[str, Any]], columns: Sequence[str], fmt: 
         return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     if fmt == "ids":
         if "id" not in columns and not all("id" in r for r in records):
-            from .errors import UsageError
-
-            raise UsageError("--format ids needs the id field")
+                    raise UsageError("--format ids needs the id field")
         return "".join(f"{r['id']}\n" for r in records)
     if fmt == "csv":
         import csv

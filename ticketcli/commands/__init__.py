@@ -14,8 +14,10 @@ import typer
 from .. import completion
 from ..context import Context
 from ..errors import UsageError
-from ..output import FORMATS
+from ..output import check_format
 from ..tickets import MAX_BODY, NewFile
+
+__all__ = ["check_format"]  # shared by the command modules
 
 FormatOption = Annotated[
     str | None,
@@ -41,12 +43,6 @@ def context(ctx: typer.Context) -> Context:
     obj = ctx.find_root().obj
     assert isinstance(obj, Context)
     return obj
-
-
-def check_format(fmt: str | None) -> str | None:
-    if fmt is not None and fmt not in FORMATS:
-        raise UsageError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-    return fmt
 
 
 def read_text(c: Context, source: str, what: str) -> str:

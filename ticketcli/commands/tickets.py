@@ -7,18 +7,10 @@ from typing import Annotated
 
 import typer
 
-from .. import completion
+from .. import completion, views
 from .. import tickets as uc
 from ..errors import UsageError
-from ..output import (
-    LIST_COLUMNS,
-    MACHINE_COLUMNS,
-    pick,
-    render_details,
-    render_rows,
-    ticket_record,
-)
-from . import FormatOption, body_from, check_format, context, read_attachments
+from . import FormatOption, body_from, context, read_attachments
 from .bulk import confirm, parse_ids, run_each
 
 IdArg = Annotated[
@@ -102,23 +94,6 @@ def open_(
     c.out(f"{ticket_id}\n")
 
 
-def _since(value: str | None) -> str | None:
-    from ..clock import iso, parse
-
-    return None if value is None else iso(parse(value))
-
-
-def _sort(spec: str) -> tuple[str, bool]:
-    """``updated_at`` (ascending), ``-updated_at`` or ``updated_at:desc`` (descending)."""
-    key, _, direction = spec.strip().partition(":")
-    descending = direction.lower() == "desc"
-    if direction and direction.lower() not in ("asc", "desc"):
-        raise UsageError(f"--sort takes FIELD, -FIELD, FIELD:asc or FIELD:desc, not {spec!r}")
-    if key.startswith("-"):
-        key, descending = key[1:], True
-    return key, descending
-
-
 def list_(
     ctx: typer.Context,
     status: Annotated[
@@ -192,33 +167,13 @@ def list_(
       ticketcli list --stale --format ids
       ticketcli list --org Acme --updated-since 2026-01-01 --count
     """
-    from ..output import TICKET_FIELDS, parse_fields
-
-    c = context(ctx)
-    check_format(fmt)
-    if limit < 0:
-        raise UsageError("--limit must be 0 or more")
-    picked = parse_fields(fields, TICKET_FIELDS)
-    key, descending = _sort(sort)
-    req = uc.ListRequest(
-        statuses=status or [], phases=phase or [], include_all=all_, priority=priority,
-        requester=requester, assignee=assignee, organization=org, category=category,
-        created_since=_since(created_since), created_before=_since(created_before),
-        updated_since=_since(updated_since), updated_before=_since(updated_before),
-        stale_at=c.now() if stale else None, search=search, sort=key,
-        descending=descending, limit=limit or None,
+    views.list_(
+        context(ctx), status=status, all_=all_, phase=phase, priority=priority,
+        requester=requester, assignee=assignee, org=org, category=category,
+        created_since=created_since, created_before=created_before,
+        updated_since=updated_since, updated_before=updated_before, stale=stale,
+        search=search, sort=sort, limit=limit, count=count, fields=fields, fmt=fmt,
     )
-    store = c.store()
-    if count:
-        c.out(f"{uc.count_tickets(store, c.actor(), req)}\n")
-        return
-    found, more = uc.list_tickets(store, c.actor(), req)
-    fmt = c.format(fmt)
-    columns = picked or (LIST_COLUMNS if fmt == "table" else MACHINE_COLUMNS)
-    records = [pick(ticket_record(t), picked) for t in found]
-    c.out(render_rows(records, columns, fmt, lang=c.lang, wf=store.workflow()))
-    if more:
-        c.say(f"(showing the first {limit}; use --limit N or --limit 0 for more)")
 
 
 def show(
@@ -240,15 +195,7 @@ def show(
       ticketcli show 42 --format json
       ticketcli show 42 --fields id,status,assignee --format tsv
     """
-    from ..output import DETAIL_FIELDS, parse_fields
-
-    c = context(ctx)
-    check_format(fmt)
-    picked = parse_fields(fields, DETAIL_FIELDS)
-    store = c.store()
-    details = uc.show(store, c.actor(), ticket_id)
-    c.out(render_details(details, c.format(fmt), lang=c.lang, wf=store.workflow(),
-                         fields=picked))
+    views.show(context(ctx), ticket_id, fields=fields, fmt=fmt)
 
 
 DryRunOption = Annotated[
