@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, Desk
 
+# typer and click: the fast path runs show and list without them; dataclasses: it
+# imports inspect (ast, dis, tokenize), more than the rest of a show costs.
 HEAVY = ["typer", "sqlite_utils", "rich", "pydantic", "click", "pluggy", "email", "smtplib",
-         "tabulate", "tomli_w", "csv", "hashlib"]
+         "tabulate", "tomli_w", "csv", "hashlib", "dataclasses", "inspect"]
 
 PROBE = """
 import json, sys

@@ -11,7 +11,6 @@ import math
 import os
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -23,21 +22,36 @@ from .store import DEFAULT_BUSY_TIMEOUT, Store, User
 from .tickets import DEFAULT_LIMITS, Limits
 
 
-@dataclass
 class Context:
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    db_option: str | None = None
-    config_option: str | None = None
-    as_option: str | None = None
-    lang_option: str | None = None
-    stdout: IO[str] = field(default_factory=lambda: sys.stdout)
-    stderr: IO[str] = field(default_factory=lambda: sys.stderr)
-    stdin: IO[str] = field(default_factory=lambda: sys.stdin)
-    is_tty: bool = False
-    clock: Callable[[], datetime] = utcnow
-    _config: dict[str, Any] | None = None
-    _store: Store | None = None
-    _actor: User | None = None
+    """Built once per run from the global options (see :func:`open_context`)."""
+
+    def __init__(
+        self,
+        *,
+        env: Mapping[str, str] | None = None,
+        db_option: str | None = None,
+        config_option: str | None = None,
+        as_option: str | None = None,
+        lang_option: str | None = None,
+        stdout: IO[str] | None = None,
+        stderr: IO[str] | None = None,
+        stdin: IO[str] | None = None,
+        is_tty: bool = False,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.env: Mapping[str, str] = dict(os.environ) if env is None else env
+        self.db_option = db_option
+        self.config_option = config_option
+        self.as_option = as_option
+        self.lang_option = lang_option
+        self.stdout: IO[str] = sys.stdout if stdout is None else stdout
+        self.stderr: IO[str] = sys.stderr if stderr is None else stderr
+        self.stdin: IO[str] = sys.stdin if stdin is None else stdin
+        self.is_tty = is_tty
+        self.clock = clock
+        self._config: dict[str, Any] | None = None
+        self._store: Store | None = None
+        self._actor: User | None = None
 
     # -- configuration ----------------------------------------------------------
 

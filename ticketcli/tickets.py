@@ -8,8 +8,8 @@ here prints or parses arguments.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from . import events
 from .errors import Conflict, NotFound, PermissionDenied, UsageError
@@ -23,14 +23,12 @@ MAX_ATTACHMENT = 25 * 1024 * 1024
 MAX_ATTACHMENTS = 20
 
 
-@dataclass(frozen=True)
-class NewFile:
+class NewFile(NamedTuple):
     name: str
     content: bytes
 
 
-@dataclass(frozen=True)
-class Details:
+class Details(NamedTuple):
     ticket: Ticket
     participants: list[str]
     comments: list[Comment]
@@ -38,8 +36,7 @@ class Details:
     history: list[HistoryEntry]
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     id: int
     from_status: str
     to_status: str
@@ -59,8 +56,7 @@ def check_id(ticket_id: int) -> int:
     return ticket_id
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(NamedTuple):
     """Size limits for what users send; the user config can change them."""
 
     title: int = MAX_TITLE
@@ -223,8 +219,7 @@ def show(store: Store, actor: User, ticket_id: int) -> Details:
     )
 
 
-@dataclass
-class ListRequest:
+class ListRequest(NamedTuple):
     """What ``list`` asks for; emails and names are resolved here, not in the command."""
 
     statuses: Sequence[str] = ()
@@ -271,37 +266,37 @@ def _query(store: Store, actor: User, req: ListRequest) -> TicketQuery | None:
             return None
     if not chosen and not req.include_all:
         chosen = wf.active_statuses()
-    q = TicketQuery(
-        statuses=chosen, priority=req.priority, category=req.category, search=req.search,
-        created_since=req.created_since, created_before=req.created_before,
-        updated_since=req.updated_since, updated_before=req.updated_before,
-        sort=req.sort, descending=req.descending, limit=req.limit, viewer=actor,
-        order={"status": list(wf.statuses), "priority": list(wf.priorities),
-               "phase": list(PHASES)},
-    )
-    if req.stale_at is not None:
-        from .clock import iso
-
-        q.stale = [
-            (r.sources, r.since, iso(req.stale_at - timedelta(seconds=r.after)))
-            for r in wf.stale
-        ]
+    found: dict[str, int] = {}
     if req.requester is not None:
         user = store.user_by_email(check_email(req.requester))
         if user is None:
             return None
-        q.requester_id = user.id
+        found["requester_id"] = user.id
     if req.assignee is not None:
         user = actor if req.assignee == "me" else store.user_by_email(check_email(req.assignee))
         if user is None:
             return None
-        q.assignee_id = user.id
+        found["assignee_id"] = user.id
     if req.organization is not None:
         org = store.org_by_name(req.organization)
         if org is None:
             return None
-        q.org_id = org.id
-    return q
+        found["org_id"] = org.id
+    stale = None
+    if req.stale_at is not None:
+        from .clock import iso
+
+        stale = [(r.sources, r.since, iso(req.stale_at - timedelta(seconds=r.after)))
+                 for r in wf.stale]
+    return TicketQuery(
+        statuses=chosen, priority=req.priority, category=req.category, search=req.search,
+        created_since=req.created_since, created_before=req.created_before,
+        updated_since=req.updated_since, updated_before=req.updated_before, stale=stale,
+        sort=req.sort, descending=req.descending, limit=req.limit, viewer=actor,
+        order={"status": list(wf.statuses), "priority": list(wf.priorities),
+               "phase": list(PHASES)},
+        **found,
+    )
 
 
 def list_tickets(store: Store, actor: User, req: ListRequest) -> tuple[list[Ticket], bool]:

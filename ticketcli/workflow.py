@@ -9,8 +9,7 @@ solved to open?" and "what does a requester's reply do to a pending ticket?".
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import ConfigError, Conflict, PermissionDenied, UsageError
 
@@ -64,8 +63,7 @@ def format_duration(seconds: int) -> str:
     return f"{seconds}s"
 
 
-@dataclass(frozen=True)
-class Status:
+class Status(NamedTuple):
     key: str
     phase: str
     final: bool
@@ -79,22 +77,19 @@ class Status:
         return self.phase not in INACTIVE_PHASES
 
 
-@dataclass(frozen=True)
-class Move:
+class Move(NamedTuple):
     roles: frozenset[str]
     sources: frozenset[str]
     targets: frozenset[str]
 
 
-@dataclass(frozen=True)
-class ReplyRule:
+class ReplyRule(NamedTuple):
     by: str
     statuses: frozenset[str]
     to: str
 
 
-@dataclass(frozen=True)
-class StaleRule:
+class StaleRule(NamedTuple):
     sources: tuple[str, ...]
     after: int
     since: str
@@ -102,8 +97,7 @@ class StaleRule:
     remind_after: int | None = None
 
 
-@dataclass(frozen=True)
-class Workflow:
+class Workflow(NamedTuple):
     name: str
     description: str
     initial: str
@@ -118,7 +112,6 @@ class Workflow:
     resolution_required: tuple[str, ...] = ()
     sharing: str = "anyone"
     allow_unregistered: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
     # -- questions ---------------------------------------------------------
 
@@ -227,7 +220,7 @@ class Workflow:
                 lead = r.after - r.remind_after
                 remind = seconds - lead if seconds - lead > 0 else None
             rules.append(StaleRule(r.sources, seconds, r.since, r.to, remind))
-        return replace(self, stale=tuple(rules))
+        return self._replace(stale=tuple(rules))
 
     # -- serialisation -----------------------------------------------------
 

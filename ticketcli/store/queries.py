@@ -130,13 +130,12 @@ class Store(TicketStore):
         full-text indexes in id order so that a common word costs no more than a rare
         one. None when the query is not of that shape."""
         import re
-        from dataclasses import replace
 
         words = re.findall(r"[^\W_]+", q.search or "")
         if not words or q.sort != "id" or not q.descending or not q.limit:
             return None
         match = self._match(words)
-        where, params = self._where(replace(q, search=None))
+        where, params = self._where(q._replace(search=None))
         size = min(q.limit, 2**62) + 1
         from_fts = self._TICKET_FROM.replace(
             " FROM tickets t ", " FROM tickets_fts f JOIN tickets t ON t.id = f.rowid ", 1)
@@ -259,15 +258,12 @@ class Store(TicketStore):
     def _whole_statuses(cls, q: TicketQuery) -> bool:
         """Whether ``q`` selects whole statuses only, as staff see them: every filter
         other than the statuses (any added later too) is at its default."""
-        from dataclasses import MISSING, fields
-
         if q.viewer is not None and not q.viewer.staff:
             return False
-        for f in fields(q):
-            if f.name in cls._NOT_FILTERS:
+        for name in q._fields:
+            if name in cls._NOT_FILTERS:
                 continue
-            default = f.default if f.default is not MISSING else None
-            if getattr(q, f.name) != default:
+            if getattr(q, name) != q._field_defaults.get(name):
                 return False
         return True
 

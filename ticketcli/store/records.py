@@ -1,14 +1,16 @@
-"""Typed records the store returns, and the query a listing asks for."""
+"""Typed records the store returns, and the query a listing asks for.
+
+Named tuples rather than dataclasses: they are as typed and immutable, and they
+keep ``dataclasses`` (and the ``inspect`` it imports) off the read commands'
+start-up path."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class User:
+class User(NamedTuple):
     id: int
     email: str
     name: str
@@ -21,8 +23,7 @@ class User:
         return self.role in ("agent", "admin")
 
 
-@dataclass(frozen=True)
-class Org:
+class Org(NamedTuple):
     id: int
     name: str
     manager_id: int | None
@@ -30,8 +31,7 @@ class Org:
     members: int
 
 
-@dataclass(frozen=True)
-class Ticket:
+class Ticket(NamedTuple):
     id: int
     title: str
     description: str
@@ -54,8 +54,7 @@ class Ticket:
     activity_at: str
 
 
-@dataclass(frozen=True)
-class Comment:
+class Comment(NamedTuple):
     id: int
     author: str
     body: str
@@ -63,8 +62,7 @@ class Comment:
     created_at: str
 
 
-@dataclass(frozen=True)
-class Attachment:
+class Attachment(NamedTuple):
     id: int
     name: str
     size: int
@@ -73,8 +71,7 @@ class Attachment:
     uploader: str | None
 
 
-@dataclass(frozen=True)
-class HistoryEntry:
+class HistoryEntry(NamedTuple):
     id: int
     at: str
     actor: str | None
@@ -84,11 +81,11 @@ class HistoryEntry:
     detail: dict[str, Any]
 
 
-@dataclass
-class TicketQuery:
+class TicketQuery(NamedTuple):
     """Filters and order for :meth:`Store.list_tickets`; ``viewer`` limits what a
     customer sees. ``order`` gives the workflow's order of statuses and priorities
-    so that sorting by them follows the workflow rather than the alphabet."""
+    so that sorting by them follows the workflow rather than the alphabet.
+    Immutable: derive a variant with ``q._replace(...)``."""
 
     statuses: Sequence[str] = ()
     priority: str | None = None
@@ -107,7 +104,7 @@ class TicketQuery:
     descending: bool = True
     limit: int | None = 100
     viewer: User | None = None
-    order: dict[str, Sequence[str]] = field(default_factory=dict)
+    order: Mapping[str, Sequence[str]] = {}  # noqa: RUF012 (never mutated)
 
 
 SORT_KEYS = {
