@@ -96,6 +96,8 @@ class _Settings:
     templates: dict[tuple[str, str], tuple[str, str] | None] = field(default_factory=dict)
 
 
+# json.dumps(value, ensure_ascii=False, sort_keys=True), without a new encoder each time
+_dump = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 _SETTINGS: weakref.WeakKeyDictionary[Store, _Settings] = weakref.WeakKeyDictionary()
 
 
@@ -135,6 +137,20 @@ class MailStore:
     def user_lang(self, user_id: int) -> str | None:
         value = self._one("SELECT lang FROM mail_prefs WHERE user_id = ?", (user_id,))
         return None if value is None else str(value)
+
+    def user_langs(self, user_ids: Sequence[int]) -> dict[int, str]:
+        """The chosen language of each of ``user_ids`` that has one."""
+        found: dict[int, str] = {}
+        unique = list(dict.fromkeys(user_ids))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start:start + 500]
+            rows = self.conn.execute(
+                f"SELECT user_id, lang FROM mail_prefs WHERE user_id IN "  # noqa: S608 (placeholders only)
+                f"({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            found.update((int(r[0]), str(r[1])) for r in rows)
+        return found
 
     def set_user_lang(self, user_id: int, lang: str | None) -> None:
         if lang is None:
@@ -224,18 +240,23 @@ class MailStore:
     def enqueue(self, history_id: int, ticket_id: int, messages: Sequence[NewMessage],
                 now: str) -> int:
         """Insert one pending row per message; a repeated (event, recipient) is ignored."""
-        added = 0
-        for m in messages:
-            cur = self.conn.execute(
-                "INSERT OR IGNORE INTO outbox(ticket_id, history_id, recipient_id, address, "
-                "name, lang, kind, data, subject, body, state, attempts, next_attempt_at, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
-                (ticket_id, history_id, m.recipient_id, m.address, m.name, m.lang, m.kind,
-                 json.dumps(m.data, ensure_ascii=False, sort_keys=True), m.subject, m.body,
-                 now, now),
-            )
-            added += cur.rowcount
-        return added
+        return self.enqueue_many([(history_id, ticket_id, m, now) for m in messages])
+
+    def enqueue_many(self, messages: Sequence[tuple[int, int, NewMessage, str]]) -> int:
+        """:meth:`enqueue` for (history id, ticket id, message, time) of several events."""
+        if not messages:
+            return 0
+        before = self.conn.total_changes
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO outbox(ticket_id, history_id, recipient_id, address, "
+            "name, lang, kind, data, subject, body, state, attempts, next_attempt_at, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+            [(ticket_id, history_id, m.recipient_id, m.address, m.name, m.lang, m.kind,
+              _dump(m.data), m.subject, m.body,
+              now, now)
+             for history_id, ticket_id, m, now in messages],
+        )
+        return self.conn.total_changes - before
 
     def pending_for_event(self, history_id: int) -> list[OutboxMessage]:
         """Messages of one event not yet taken by a sender (they may still be rewritten)."""

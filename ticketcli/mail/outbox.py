@@ -17,26 +17,71 @@ This module must stay cheap to import: no ``email``, no ``smtplib``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from ..errors import NotFound
+from ..events import Recorded
 from ..mailstore import Event, MailStore, NewMessage
-from ..store import Store, Ticket, User
+from ..store import Store, User
+from ..store.tickets import TicketHead
 from . import templates
 
 MAILED = frozenset({"opened", "comment", "status", "reminder", "shared", "attachment"})
 
 
-def enqueue(store: Store, history_id: int) -> None:
-    """The event subscriber: write the outbox rows for history row ``history_id``."""
-    ms = MailStore(store)
-    ev = ms.event(history_id)
-    if ev.event not in MAILED:
+def enqueue_many(store: Store, recorded: Sequence[Recorded]) -> None:
+    """The event subscriber: write the outbox rows for events just recorded (one
+    command's, or a close-stale batch), with the tickets, people and languages they
+    need read once for all of them."""
+    evs = [
+        Event(hid, ticket_id, actor_id, at, event, frm, to, detail or {})
+        for hid, ticket_id, actor_id, at, event, frm, to, detail in recorded
+        if event in MAILED
+    ]
+    if not evs:
         return
+    ms = MailStore(store)
+    look = _Lookup(store, ms, evs)
+    ready: list[tuple[int, int, NewMessage, str]] = []
+    for ev in evs:
+        if ev.event == "attachment" or (ev.event == "status" and ev.actor_id is not None):
+            # These may rewrite the messages of an earlier event: write those first.
+            ms.enqueue_many(ready)
+            ready = []
+        ready += [(ev.id, ev.ticket_id, m, ev.at) for m in _messages(store, ms, look, ev)]
+    ms.enqueue_many(ready)
+
+
+class _Lookup:
+    """The tickets, people and mail languages of a run of events, read together."""
+
+    def __init__(self, store: Store, ms: MailStore, evs: Sequence[Event]) -> None:
+        ticket_ids = [ev.ticket_id for ev in evs if ev.event != "attachment"]
+        self.tickets = store.ticket_heads(
+            ticket_ids, description=any(ev.event == "opened" for ev in evs))
+        self.participants = store.participants_of(ticket_ids)
+        wanted = [t.requester_id for t in self.tickets.values()]
+        wanted += [ev.actor_id for ev in evs if ev.actor_id is not None]
+        wanted += [u.id for people in self.participants.values() for u in people]
+        self.users = store.users_by_id(wanted)
+        self.langs = ms.user_langs(list(self.users))
+
+    def ticket(self, ticket_id: int) -> TicketHead:
+        found = self.tickets.get(ticket_id)
+        if found is None:
+            raise NotFound(f"ticket {ticket_id} not found")
+        return found
+
+
+def _messages(store: Store, ms: MailStore, look: _Lookup, ev: Event) -> list[NewMessage]:
+    """The messages one event sends (after folding it into an earlier one's, if it was
+    made together with it)."""
     if ev.event == "attachment":
         _fold_attachment(store, ms, ev)
-        return
-    ticket = store.ticket(ev.ticket_id)
-    actor = store.user_by_id(ev.actor_id) if ev.actor_id is not None else None
+        return []
+    ticket = look.ticket(ev.ticket_id)
+    actor = look.users.get(ev.actor_id) if ev.actor_id is not None else None
     base: dict[str, Any] = {
         "id": ticket.id,
         "title": ticket.title,
@@ -48,14 +93,14 @@ def enqueue(store: Store, history_id: int) -> None:
         base["body"] = ticket.description
         if ev.detail.get("follow_up_of"):
             base["follow_up"] = ev.detail["follow_up_of"]
-        people = _audience(store, ticket, ev.actor_id, keep_requester=True)
+        people = _audience(look, ticket, ev.actor_id, keep_requester=True)
     elif ev.event == "comment":
         found = ms.comment_text(int(ev.detail.get("comment", 0)))
         if found is None or found[1]:
-            return  # internal notes never leave
+            return []  # internal notes never leave
         kind = "reply"
         base["body"] = found[0]
-        people = _audience(store, ticket, ev.actor_id)
+        people = _audience(look, ticket, ev.actor_id)
     elif ev.event == "status":
         kind = "autoclosed" if ev.actor_id is None and ev.detail.get("reason") == "stale" \
             else "status"
@@ -64,31 +109,36 @@ def enqueue(store: Store, history_id: int) -> None:
         if ev.detail.get("resolution"):
             base["resolution"] = ev.detail["resolution"]
         covered = _fold_status(store, ms, ev)
-        people = [u for u in _audience(store, ticket, ev.actor_id) if u.id not in covered]
+        people = [u for u in _audience(look, ticket, ev.actor_id) if u.id not in covered]
     elif ev.event == "reminder":
         kind = "reminder"
         base["closes_at"] = ev.detail.get("closes_at", "")
-        people = _audience(store, ticket, ev.actor_id)
+        people = _audience(look, ticket, ev.actor_id)
     else:  # shared
         kind = "shared"
         user = store.user_by_email(str(ev.detail.get("user", "")))
         people = [user] if user is not None and user.id != ev.actor_id else []
-    if people:
-        ms.enqueue(ev.id, ticket.id, _render_all(store, ms, kind, base, people), ev.at)
+        if user is not None and user.id not in look.langs:
+            lang = ms.user_lang(user.id)
+            if lang is not None:
+                look.langs[user.id] = lang
+    if not people:
+        return []
+    return _render_all(store, ms, kind, base, people, look.langs)
 
 
 def _display(user: User) -> str:
     return user.name or user.email
 
 
-def _audience(store: Store, ticket: Ticket, actor_id: int | None, *,
+def _audience(look: _Lookup, ticket: TicketHead, actor_id: int | None, *,
               keep_requester: bool = False) -> list[User]:
     """Requester and participants, once each, without the person who acted."""
     people: dict[int, User] = {}
-    requester = store.user_by_id(ticket.requester_id)
+    requester = look.users.get(ticket.requester_id)
     if requester is not None:
         people[requester.id] = requester
-    for user in store.participants(ticket.id):
+    for user in look.participants.get(ticket.id, ()):
         people.setdefault(user.id, user)
     return [
         u for u in people.values()
@@ -97,17 +147,14 @@ def _audience(store: Store, ticket: Ticket, actor_id: int | None, *,
 
 
 def _render_all(store: Store, ms: MailStore, kind: str, base: dict[str, Any],
-                people: list[User]) -> list[NewMessage]:
+                people: list[User], langs: dict[int, str]) -> list[NewMessage]:
     wf = store.workflow()
     default = ms.default_lang()
-    custom: dict[str, tuple[str, str] | None] = {}
     out = []
     for user in people:
-        lang = ms.user_lang(user.id) or default
-        if lang not in custom:
-            custom[lang] = ms.template(kind, lang)
+        lang = langs.get(user.id) or default
         data = {**base, "recipient": _display(user)}
-        subject, body = templates.render(kind, lang, data, wf, custom[lang])
+        subject, body = templates.render(kind, lang, data, wf, ms.template(kind, lang))
         out.append(NewMessage(user.id, user.email, user.name, lang, kind, data, subject, body))
     return out
 

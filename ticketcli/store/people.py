@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .connection import Connection
 from .records import Org, User
 
@@ -19,6 +21,20 @@ class PeopleStore(Connection):
     def user_by_id(self, user_id: int) -> User | None:
         row = self.conn.execute(self._USER_SQL + "WHERE u.id = ?", (user_id,)).fetchone()
         return User(*row) if row else None
+
+    def users_by_id(self, ids: Sequence[int]) -> dict[int, User]:
+        """The users of ``ids`` that exist, by id."""
+        found: dict[int, User] = {}
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start:start + 500]
+            rows = self.conn.execute(
+                self._USER_SQL + f"WHERE u.id IN ({', '.join('?' * len(chunk))})",  # noqa: S608 (fixed)
+                chunk,
+            )
+            for r in rows:
+                found[int(r[0])] = User(*r)
+        return found
 
     def users(self) -> list[User]:
         return [User(*r) for r in self.conn.execute(self._USER_SQL + "ORDER BY u.email")]

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import NotFound
 from .people import PeopleStore
 from .records import Attachment, Comment, HistoryEntry, Ticket, User
+
+_CHUNK = 500  # ids in one IN (...) list
+
+
+class TicketHead(NamedTuple):
+    """The few columns of a ticket its notifications need."""
+
+    id: int
+    title: str
+    status: str
+    requester_id: int
+    description: str
 
 
 class TicketStore(PeopleStore):
@@ -36,6 +48,25 @@ class TicketStore(PeopleStore):
         if row is None:
             raise NotFound(f"ticket {ticket_id} not found")
         return self._ticket(row)
+
+    def ticket_heads(self, ids: Sequence[int], *,
+                     description: bool = False) -> dict[int, TicketHead]:
+        """Title, status and requester (and the description if asked) of the tickets of
+        ``ids`` that exist, by id: what a notification about each needs."""
+        found: dict[int, TicketHead] = {}
+        unique = list(dict.fromkeys(ids))
+        text = "description" if description else "''"
+        for start in range(0, len(unique), _CHUNK):
+            chunk = unique[start:start + _CHUNK]
+            rows = self.conn.execute(
+                f"SELECT id, title, status, requester_id, {text} FROM tickets "  # noqa: S608 (fixed)
+                f"WHERE id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            for r in rows:
+                found[int(r[0])] = TicketHead(int(r[0]), str(r[1]), str(r[2]), int(r[3]),
+                                              str(r[4]))
+        return found
 
     def can_see(self, user: User, ticket_id: int) -> bool:
         """The one visibility rule: staff see all; customers their own and shared."""
@@ -142,6 +173,25 @@ class TicketStore(PeopleStore):
         )
         return [User(*r) for r in rows]
 
+    def participants_of(self, ticket_ids: Sequence[int]) -> dict[int, list[User]]:
+        """The participants of each ticket in ``ticket_ids``, in the order of
+        :meth:`participants`; tickets without any are left out."""
+        found: dict[int, list[User]] = {}
+        unique = list(dict.fromkeys(ticket_ids))
+        sql = self._USER_SQL.replace(
+            "SELECT ", "SELECT p.ticket_id, ", 1
+        ).replace("FROM users u", "FROM participants p JOIN users u ON u.id = p.user_id")
+        for start in range(0, len(unique), _CHUNK):
+            chunk = unique[start:start + _CHUNK]
+            rows = self.conn.execute(
+                sql + f"WHERE p.ticket_id IN ({', '.join('?' * len(chunk))}) "  # noqa: S608 (fixed)
+                "ORDER BY p.ticket_id, p.added_at, u.email",
+                chunk,
+            )
+            for r in rows:
+                found.setdefault(int(r[0]), []).append(User(*r[1:]))
+        return found
+
     def add_participant(self, ticket_id: int, user_id: int, now: str) -> bool:
         cur = self.conn.execute(
             "INSERT OR IGNORE INTO participants(ticket_id, user_id, added_at) VALUES (?, ?, ?)",
@@ -165,6 +215,36 @@ class TicketStore(PeopleStore):
              json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None),
         )
         return int(cur.lastrowid or 0)
+
+    def add_history_many(self, rows: Sequence[tuple[int, int | None, str, str, str | None,
+                                                  str | None, dict[str, Any] | None]]
+                         ) -> list[int]:
+        """Write one history row per (ticket id, actor id, time, event, from status,
+        to status, detail), in order; returns their ids. Inside a write transaction."""
+        if not rows:
+            return []
+        last = int(self._one("SELECT coalesce(max(id), 0) FROM history"))
+        texts: dict[str, str] = {}
+
+        def text(detail: dict[str, Any] | None) -> str | None:
+            if not detail:
+                return None
+            key = repr(sorted(detail.items()))
+            if key not in texts:
+                texts[key] = json.dumps(detail, ensure_ascii=False, sort_keys=True)
+            return texts[key]
+
+        self.conn.executemany(
+            "INSERT INTO history(ticket_id, actor_id, at, event, from_status, to_status, detail) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(t, a, at, ev, frm, to, text(d)) for t, a, at, ev, frm, to, d in rows],
+        )
+        # New rows take the next ids in order: no one else writes inside this transaction.
+        ids = [int(r[0]) for r in self.conn.execute(
+            "SELECT id FROM history WHERE id > ? ORDER BY id", (last,))]
+        if len(ids) != len(rows):
+            raise RuntimeError(f"wrote {len(rows)} history rows but found {len(ids)}")
+        return ids
 
     def history(self, ticket_id: int, *, internal: bool) -> list[HistoryEntry]:
         rows = self.conn.execute(
