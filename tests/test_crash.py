@@ -93,6 +93,7 @@ def test_sigkill_during_writes_and_a_large_close_stale(tmp_path: Path) -> None:
     stale_argv = [sys.executable, "-m", "ticketcli", "--db", str(db), "--as", ADMIN,
                   "close-stale", "--now", FAR_FUTURE, "--format", "json"]
     window = 0.15  # how long after close-stale's first commit to kill it; tuned each round
+    blind = 1.5  # the latest moment after its start to kill the other run; tuned too
     partial = killed_stale = killed_writers = rounds = 0
     ends = time.monotonic() + 15
     while rounds < 8 and (rounds < 4 or time.monotonic() < ends):
@@ -110,7 +111,7 @@ def test_sigkill_during_writes_and_a_large_close_stale(tmp_path: Path) -> None:
             plan: list[tuple[subprocess.Popen[bytes], Trigger, float]] = []
             # One run is killed shortly after its first commit, the other at a blind moment.
             for trigger, delay in ((stale_committed, rng.uniform(0, window)),
-                                   (lambda: True, rng.uniform(0.05, 1.5))):
+                                   (lambda: True, rng.uniform(0.05, blind))):
                 proc = subprocess.Popen(stale_argv, cwd=ROOT, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL)
                 plan.append((proc, trigger, delay))
@@ -139,8 +140,10 @@ def test_sigkill_during_writes_and_a_large_close_stale(tmp_path: Path) -> None:
             partial += 1
         elif left == 0:
             window *= 0.6  # it finished first: kill sooner
+            blind = max(0.1, blind * 0.7)
         else:
             window *= 1.5  # killed before it closed anything: kill later
+            blind *= 1.3
 
         # Re-running close-stale (every other round, three copies at once) finishes the
         # remaining work, each ticket exactly once.

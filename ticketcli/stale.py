@@ -2,9 +2,21 @@
 
 Each batch is its own ``BEGIN IMMEDIATE`` transaction that selects the tickets
 that are stale *now*, inside the lock, then moves them and writes their history
-rows. A ticket that got a reply a moment earlier no longer matches and is left
-alone; two runs at once cannot both move the same ticket. Staff commands wait
-at most one short batch for the lock.
+rows and messages. A ticket that got a reply a moment earlier no longer matches
+and is left alone; two runs at once cannot both move the same ticket. Staff
+commands wait at most one short batch for the lock.
+
+Within a batch the tickets are moved a chunk at a time, each chunk with one
+statement for the moves, one for the history rows and one for the messages,
+so a ticket costs a few row writes rather than a dozen round trips. Between
+chunks the batch looks at the clock and ends early when its time is up; the
+next batch picks up after the last ticket moved. Every few batches, outside
+any transaction, a passive checkpoint copies the WAL back into the database,
+so a long run keeps rewriting a short WAL instead of growing a long one (whose
+growth makes each commit's fsync and each page look-up slower). The batches'
+commits leave their fsync to those checkpoints, which hold no write lock: a
+slow disk never makes other writers wait (see
+``StaleStore.syncing_at_checkpoints`` for what a power failure can undo).
 
 A rule with ``remind_after`` also records one ``reminder`` event per waiting
 period (per value of the ticket's stale clock) once the ticket has been idle
@@ -13,21 +25,29 @@ that long; the closure itself still waits for the full idle time.
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from . import events
 from .clock import FORMAT, iso
 from .store import Store
-from .tickets import Change, _move
+from .store.stale import StaleStore
+from .tickets import Change
 from .workflow import StaleRule
 
-BATCH = 200
+BATCH = 1000  # most tickets one transaction moves
+CHUNK = 40  # tickets fetched and moved between two looks at the clock
 PAUSE = 0.002  # seconds between write batches
-MAX_HOLD = 0.025  # seconds of work in one batch, so others never wait long for the lock
+MAX_HOLD = 0.022  # seconds one batch may hold the write lock, its commit included
+MIN_WORK = 0.005  # seconds of work a batch gets however slow commits are
+CHECKPOINT_EVERY = 5  # batches
+
+Item = TypeVar("Item", bound=tuple[Any, ...])  # a ticket id first
 
 
 @dataclass
@@ -38,76 +58,128 @@ class StaleReport:
 
 def close_stale(store: Store, now: datetime, *, dry_run: bool = False,
                 limit: int | None = None, batch: int = BATCH) -> StaleReport:
+    sql = StaleStore(store)
+    report = StaleReport()
+    with nullcontext() if dry_run else sql.syncing_at_checkpoints(), _collections_between():
+        _apply_rules(store, sql, now, dry_run, limit, batch, report)
+    return report
+
+
+@contextmanager
+def _collections_between() -> Iterator[None]:
+    """No garbage collection inside a transaction: a full one walks every object
+    (the report's too) and can hold the write lock for tens of milliseconds. The
+    young generations are collected between batches instead (see _in_batches)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _apply_rules(store: Store, sql: StaleStore, now: datetime, dry_run: bool,
+                 limit: int | None, batch: int, report: StaleReport) -> None:
     wf = store.workflow()
     stamp = iso(now)
-    report = StaleReport()
     for rule in wf.stale:
         cutoff = iso(now - timedelta(seconds=rule.after))
 
         def budget() -> int:
-            return batch if limit is None else min(batch, limit - len(report.changes))
+            return batch if limit is None else limit - len(report.changes)
 
         def fetch(size: int, after_id: int, rule: StaleRule = rule,
-                  cutoff: str = cutoff) -> list[tuple[int, str]]:
-            ids = store.stale_ids(rule.sources, rule.since, cutoff, size, after_id)
-            return [(i, "") for i in ids]
+                  cutoff: str = cutoff) -> list[tuple[int, str, str | None]]:
+            return sql.stale(rule.sources, rule.since, cutoff, size, after_id)
 
-        def close(item: tuple[int, str], rule: StaleRule = rule) -> None:
-            ticket = store.ticket(item[0])
-            if dry_run:
-                report.changes.append(Change(ticket.id, ticket.status, rule.to))
-                return
-            resolution = wf.resolution_for(rule.to, None, ticket.resolution)
-            report.changes.append(
-                _move(store, wf, None, ticket, rule.to, stamp, resolution, reason="stale")
-            )
+        def close(rows: Sequence[tuple[int, str, str | None]], rule: StaleRule = rule) -> None:
+            changes = [Change(ticket_id, status, rule.to) for ticket_id, status, _ in rows]
+            if not dry_run:
+                moves = [(ticket_id, wf.resolution_for(rule.to, None, resolution))
+                         for ticket_id, _, resolution in rows]
+                sql.move(moves, rule.to, wf.phase_of(rule.to), stamp)
+                events.record_many(store, [
+                    (ticket_id, None, stamp, "status", status, rule.to,
+                     {"resolution": resolution, "reason": "stale"} if resolution
+                     else {"reason": "stale"})
+                    for (ticket_id, resolution), (_, status, _) in zip(moves, rows, strict=True)
+                ])
+            report.changes += changes
 
-        _in_batches(store, dry_run, budget, fetch, close)
+        _in_batches(sql, dry_run, budget, fetch, close, batch)
         if rule.remind_after is not None:
             # clock in (cutoff, due]: idle long enough to warn, not yet long enough to close
             due = iso(now - timedelta(seconds=rule.remind_after))
 
             def fetch_due(size: int, after_id: int, rule: StaleRule = rule, cutoff: str = cutoff,
                           due: str = due) -> list[tuple[int, str]]:
-                return store.remind_ids(rule.sources, rule.since, cutoff, due, size, after_id)
+                return sql.due_reminders(rule.sources, rule.since, cutoff, due, size, after_id)
 
-            def remind(item: tuple[int, str], rule: StaleRule = rule) -> None:
-                ticket_id, clock_value = item
-                report.reminders.append(ticket_id)
+            def remind(rows: Sequence[tuple[int, str]], rule: StaleRule = rule) -> None:
+                report.reminders += [ticket_id for ticket_id, _ in rows]
                 if dry_run:
                     return
-                store.mark_reminded(ticket_id, clock_value)
-                closes_at = datetime.strptime(clock_value, FORMAT) + timedelta(seconds=rule.after)
-                events.record(store, ticket_id, None, stamp, "reminder",
-                              detail={"closes_at": closes_at.strftime(FORMAT), "to": rule.to})
+                sql.mark_reminded(rows)
+                after = timedelta(seconds=rule.after)
+                events.record_many(store, [
+                    (ticket_id, None, stamp, "reminder", None, None,
+                     {"closes_at": (datetime.strptime(clock, FORMAT) + after).strftime(FORMAT),
+                      "to": rule.to})
+                    for ticket_id, clock in rows
+                ])
 
-            _in_batches(store, dry_run, lambda: batch, fetch_due, remind)
-    return report
+            _in_batches(sql, dry_run, lambda: batch, fetch_due, remind, batch)
 
 
-def _in_batches(store: Store, dry_run: bool, budget: Callable[[], int],
-                fetch: Callable[[int, int], list[tuple[int, str]]],
-                act: Callable[[tuple[int, str]], None]) -> None:
-    """Fetch and act on tickets in id order, one short transaction per batch.
+def _in_batches(sql: StaleStore, dry_run: bool, budget: Callable[[], int],
+                fetch: Callable[[int, int], list[Item]],
+                act: Callable[[Sequence[Item]], None], batch: int) -> None:
+    """Fetch and act on tickets in id order, a chunk at a time, in short transactions.
 
     ``fetch(size, after_id)`` runs inside the transaction, so what it returns is
-    still true when ``act`` runs. A batch ends after ``size`` tickets or
-    MAX_HOLD seconds of work, whichever comes first; the rest are fetched again
-    by the next batch, after a pause that lets waiting writers in.
+    still true when ``act`` runs; ``budget()`` says how many more tickets may be
+    acted on. A transaction ends after ``batch`` tickets or when its work has
+    taken MAX_HOLD less what its commit is expected to take; the next one picks
+    up after the last ticket acted on, after a pause that lets waiting writers in
+    (or a checkpoint, which lets them in too).
     """
     after_id = 0
-    while (size := budget()) > 0:
-        done: list[int] = []
-        with nullcontext() if dry_run else store.write():
+    batches = 0
+    commit = 0.0  # how long a commit may take: the last one's, or half the estimate
+    while True:
+        finished = False
+        done = 0
+        with nullcontext() if dry_run else sql.store.write():
             started = time.monotonic()
-            items = fetch(size, after_id)
-            for item in items:
-                act(item)
-                done.append(item[0])
-                if not dry_run and time.monotonic() - started > MAX_HOLD:
+            work = max(MIN_WORK, MAX_HOLD - commit)
+            while True:
+                remaining = budget()
+                if remaining <= 0:
+                    finished = True
                     break
-        if len(items) < size and len(done) == len(items):
+                size = min(CHUNK, remaining, batch - done)
+                if size <= 0:
+                    break  # this transaction has done its share
+                items = fetch(size, after_id)
+                if items:
+                    act(items)
+                    done += len(items)
+                    after_id = int(items[-1][0])
+                if len(items) < size:
+                    finished = True
+                    break
+                if not dry_run and time.monotonic() - started > work:
+                    break
+            worked = time.monotonic()
+        if finished:
             return
-        after_id = done[-1]
-        if not dry_run:
+        if dry_run:
+            continue
+        commit = max(time.monotonic() - worked, commit / 2)
+        batches += 1
+        if batches % CHECKPOINT_EVERY == 0:
+            sql.checkpoint()  # holds no write lock: others get theirs meanwhile
+            gc.collect(1)
+        else:
             time.sleep(PAUSE)

@@ -1,0 +1,113 @@
+"""close-stale's SQL: the tickets a stale rule selects, and their moves a batch at a time.
+
+:class:`StaleStore` works on the connection of one :class:`Store` and inside its
+transactions (like :class:`ticketcli.mailstore.MailStore`). Selections walk the
+``(status, id)`` index in id order, so each batch continues where the last one
+stopped; moves are one prepared statement run over the whole batch.
+
+All SQL is parameterized; the clock column comes from a fixed table.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from .connection import Connection
+
+_CLOCKS = {"requester_activity": "activity_at", "status_change": "status_changed_at"}
+
+
+def clock_column(clock: str) -> str:
+    """The tickets column a rule's stale clock reads (any other name: the status change)."""
+    return _CLOCKS.get(clock, "status_changed_at")
+
+
+class StaleStore:
+    """The stale selections and batch moves over one store's connection."""
+
+    def __init__(self, store: Connection) -> None:
+        self.store = store
+        self.conn = store.conn
+
+    def stale(self, sources: Sequence[str], clock: str, cutoff: str, limit: int,
+              after_id: int = 0) -> list[tuple[int, str, str | None]]:
+        """(id, status, resolution) of tickets in ``sources`` whose stale clock is at or
+        before ``cutoff``, in id order after ``after_id``."""
+        column = clock_column(clock)
+        marks = ", ".join("?" * len(sources))
+        rows = self.conn.execute(
+            f"SELECT id, status, resolution FROM tickets WHERE status IN ({marks}) "  # noqa: S608 (fixed fragments)
+            f"AND {column} <= ? AND id > ? ORDER BY id LIMIT ?",
+            (*sources, cutoff, after_id, limit),
+        )
+        return [(int(r[0]), str(r[1]), r[2]) for r in rows]
+
+    def due_reminders(self, sources: Sequence[str], clock: str, idle_from: str,
+                      idle_until: str, limit: int, after_id: int = 0) -> list[tuple[int, str]]:
+        """(id, clock value) of tickets due a reminder: clock in (idle_from, idle_until],
+        none recorded yet for that value of the clock."""
+        column = clock_column(clock)
+        marks = ", ".join("?" * len(sources))
+        rows = self.conn.execute(
+            f"SELECT id, {column} FROM tickets WHERE status IN ({marks}) "  # noqa: S608 (fixed fragments)
+            f"AND {column} <= ? AND {column} > ? "
+            f"AND (reminded_for IS NULL OR reminded_for <> {column}) "
+            "AND id > ? ORDER BY id LIMIT ?",
+            (*sources, idle_until, idle_from, after_id, limit),
+        )
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+    def move(self, moves: Sequence[tuple[int, str | None]], status: str, phase: str,
+             now: str) -> None:
+        """Move each (ticket id, resolution or None to keep it) to ``status``."""
+        params: list[tuple[Any, ...]] = [
+            (status, phase, now, now, now, resolution, ticket_id)
+            for ticket_id, resolution in moves
+        ]
+        self.conn.executemany(
+            "UPDATE tickets SET status = ?, phase = ?, status_changed_at = ?, activity_at = ?, "
+            "updated_at = ?, resolution = coalesce(?, resolution) WHERE id = ?",
+            params,
+        )
+
+    def mark_reminded(self, reminded: Sequence[tuple[int, str]]) -> None:
+        """Record, for each (ticket id, clock value), that its reminder was written."""
+        self.conn.executemany(
+            "UPDATE tickets SET reminded_for = ? WHERE id = ?",
+            [(clock_value, ticket_id) for ticket_id, clock_value in reminded],
+        )
+
+    def checkpoint(self) -> None:
+        """Copy the pages the WAL holds into the database file, waiting for no one and
+        holding no write lock (a passive checkpoint), so that later commits write the
+        WAL from its start again instead of growing it. Skipped when another
+        checkpoint is running."""
+        try:
+            self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e).lower() and "busy" not in str(e).lower():
+                raise
+
+    @contextmanager
+    def syncing_at_checkpoints(self) -> Iterator[None]:
+        """Inside, commits leave their fsync to the next checkpoint (WAL with
+        ``synchronous = NORMAL``), so no fsync is waited for while the write lock is
+        held; a checkpoint syncs the WAL before copying it, and one is run on the way
+        out. A process that dies loses nothing committed; a power failure may undo the
+        batches since the last checkpoint, never half of one, and a re-run redoes
+        them. A later commit with the default FULL (any other command) syncs them too."""
+        before = int(self.conn.execute("PRAGMA synchronous").fetchone()[0])
+        wal = str(self.conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal"
+        if before <= 1 or not wal:  # already NORMAL or OFF; or a rollback journal
+            yield
+            return
+        self.conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            yield
+        finally:
+            self.conn.execute(f"PRAGMA synchronous = {before:d}")
+            if not self.conn.in_transaction:
+                self.checkpoint()
