@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from conftest import ROOT, Desk, make_desk
 
 from ticketcli.migrations import SCHEMA_VERSION
@@ -122,3 +123,35 @@ def test_upgrade_to_4_counts_the_tickets_already_there(tmp_path: Path) -> None:
     assert kept == {"new": 3, "open": 1, "closed": 1}
     desk.open("One more")
     assert desk.run("list", "--count", "--all").stdout == "6\n"
+
+
+def test_upgrade_to_5_reindexes_words_and_bounds_the_tickets_already_there(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """m005 rebuilds the full-text indexes leaner and fills the per-block time bounds
+    from what a version 4 desk holds."""
+    import ticketcli.store.connection as connection
+    from ticketcli import migrations
+
+    with monkeypatch.context() as mp:  # a desk made by the version 4 code
+        mp.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:4])
+        mp.setattr(migrations, "SCHEMA_VERSION", 4)
+        mp.setattr(connection, "SCHEMA_VERSION", 4)
+        desk = make_desk(tmp_path)
+        first = desk.open("Stampante in tilt", "--body", "Non stampa più")
+        second = desk.open("VPN down")
+        desk.run("comment", str(second), "--body", "La stampante del terzo piano")
+        assert _version(desk.db) == 4
+    assert desk.run("list", "--search", "stampant", "--format", "ids").stdout == \
+        f"{second}\n{first}\n"
+    assert _version(desk.db) == SCHEMA_VERSION
+    with sqlite3.connect(desk.db) as conn:
+        sql = conn.execute("SELECT sql FROM sqlite_schema WHERE name = 'tickets_fts'").fetchone()
+        blocks = conn.execute("SELECT block, created_min, created_max, updated_min "
+                              "FROM ticket_blocks").fetchall()
+        times = conn.execute("SELECT min(created_at), max(created_at), min(updated_at) "
+                             "FROM tickets").fetchone()
+    conn.close()
+    assert "detail = none" in sql[0]
+    assert blocks == [(0, *times)]
+    assert desk.run("list", "--sort", "title", "--format", "ids").stdout == \
+        f"{first}\n{second}\n"

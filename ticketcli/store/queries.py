@@ -10,6 +10,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from ..migrations import BLOCK_BITS
 from .records import SORT_KEYS, Ticket, TicketQuery, User
 from .tickets import TicketStore
 
@@ -100,6 +101,20 @@ class Store(TicketStore):
         ):
             if value is not None:
                 where.append(f"{column} {op} ?")
+                params.append(value)
+        # The same filters as bounds on the ids, from the time bounds kept per block of
+        # ids: a walk newest first starts at the last block that can hold a match and
+        # stops after the first (no such block: NULL, and nothing matches).
+        for bound, value in (
+            ("t.id < (SELECT (max(block) + 1) << {bits} FROM ticket_blocks "
+             "WHERE updated_min < ?)", q.updated_before),
+            ("t.id < (SELECT (max(block) + 1) << {bits} FROM ticket_blocks "
+             "WHERE created_min < ?)", q.created_before),
+            ("t.id >= (SELECT min(block) << {bits} FROM ticket_blocks "
+             "WHERE created_max >= ?)", q.created_since),
+        ):
+            if value is not None:
+                where.append(bound.format(bits=BLOCK_BITS))
                 params.append(value)
         if q.stale is not None:
             rules = []
@@ -196,10 +211,36 @@ class Store(TicketStore):
         limit = size - 1
         return [self._ticket(r) for r in rows[:limit]], len(rows) > limit
 
-    @staticmethod
-    def _match(words: list[str]) -> str:
-        """An FTS5 query for words typed by a user: each whole, the last also a prefix."""
+    # A last word standing for more words than this is searched as a prefix.
+    MAX_EXPANSION = 64
+
+    def _match(self, words: list[str]) -> str:
+        """An FTS5 query for words typed by a user: each whole, the last also a prefix.
+
+        The prefix becomes the words it stands for, looked up in the indexes'
+        vocabularies ("print" -> "print" OR "printer" OR "printers"): FTS5 then
+        reads their lists of tickets lazily, newest first, where a prefix query
+        would first merge every list in full (tens of milliseconds for a word in
+        most of a million tickets). Only for words that are ASCII once accents are
+        off, whose lower case is the tokenizer's; anything else, or a prefix of very
+        many words, stays a prefix.
+        """
+        import unicodedata
+
         quoted = ['"' + w.replace('"', '""') + '"' for w in words]
+        # Accents off, as the tokenizer takes them off Latin letters (perché -> perche).
+        last = "".join(ch for ch in unicodedata.normalize("NFD", words[-1].lower())
+                       if not unicodedata.combining(ch))
+        if last.isascii():
+            above = last[:-1] + chr(ord(last[-1]) + 1)
+            found = [str(r[0]) for r in self.conn.execute(
+                "SELECT term FROM tickets_fts_words WHERE term >= ?1 AND term < ?2 UNION "
+                "SELECT term FROM comments_fts_words WHERE term >= ?1 AND term < ?2 LIMIT ?3",
+                [last, above, self.MAX_EXPANSION + 1],
+            )]
+            if 0 < len(found) <= self.MAX_EXPANSION:
+                terms = " OR ".join('"' + t.replace('"', '""') + '"' for t in found)
+                return " AND ".join([*quoted[:-1], f"({terms})"])
         return " ".join(quoted[:-1] + [quoted[-1] + "*"])
 
     def _list(self, q: TicketQuery, literal: bool) -> tuple[list[Ticket], bool]:
@@ -267,8 +308,7 @@ class Store(TicketStore):
                 return False
         return True
 
-    @staticmethod
-    def _search_condition(text: str, viewer: User | None,
+    def _search_condition(self, text: str, viewer: User | None,
                           literal: bool = False) -> tuple[str, list[Any]]:
         """Whatever the user typed, as plain words: never query syntax, never an SQL error."""
         import re
@@ -287,7 +327,7 @@ class Store(TicketStore):
                 + internal + "))",
                 [like, like, like],
             )
-        match = Store._match(words)
+        match = self._match(words)
         internal = "" if viewer is None or viewer.staff else " AND c.internal = 0"
         return (
             "(t.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?) OR t.id IN "  # noqa: S608 (fixed SQL fragments only)
