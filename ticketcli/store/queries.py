@@ -233,13 +233,16 @@ class Store(TicketStore):
                        if not unicodedata.combining(ch))
         if last.isascii():
             above = last[:-1] + chr(ord(last[-1]) + 1)
+            # Longer words only: the vocabulary reads each word's list to count it,
+            # and the word itself, often the most common, needs no looking up (from
+            # last + NUL: the vocabulary reads the word itself for a plain "> last").
             found = [str(r[0]) for r in self.conn.execute(
                 "SELECT term FROM tickets_fts_words WHERE term >= ?1 AND term < ?2 UNION "
                 "SELECT term FROM comments_fts_words WHERE term >= ?1 AND term < ?2 LIMIT ?3",
-                [last, above, self.MAX_EXPANSION + 1],
+                [last + "\x00", above, self.MAX_EXPANSION + 1],
             )]
-            if 0 < len(found) <= self.MAX_EXPANSION:
-                terms = " OR ".join('"' + t.replace('"', '""') + '"' for t in found)
+            if len(found) <= self.MAX_EXPANSION:
+                terms = " OR ".join('"' + t.replace('"', '""') + '"' for t in [last, *found])
                 return " AND ".join([*quoted[:-1], f"({terms})"])
         return " ".join(quoted[:-1] + [quoted[-1] + "*"])
 
