@@ -131,6 +131,10 @@ def test_imported_tickets_are_searchable_and_later_ones_too(tmp_path: Path) -> N
     fresh = schema(copy.db)
     copy.run("import", "-", input=source.run("export").stdout.encode())
     assert schema(copy.db) == fresh  # triggers and indexes are all back
+    with sqlite3.connect(copy.db) as conn:  # the full text matches the rows exactly
+        conn.execute("INSERT INTO tickets_fts(tickets_fts, rank) VALUES ('integrity-check', 1)")
+        conn.execute("INSERT INTO comments_fts(comments_fts, rank) VALUES ('integrity-check', 1)")
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
     assert [t["id"] for t in copy.json("list", "--all", "--search", "smokes")] == [a]
     assert [t["id"] for t in copy.json("list", "--all", "--search", "Tuesday")] == [a]
     later = copy.open("Toner everywhere")
@@ -224,6 +228,30 @@ def test_each_kind_of_bad_record_is_named(tmp_path: Path, data: bytes, message: 
     assert f"<stdin>:1: {message}" in result.stderr
     assert "Traceback" not in result.stderr
     assert count(d.db, "tickets") == 0
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    # Digits of another script look like a time to a lax pattern, and sort wrong.
+    ({"created_at": "\u0662\u0660\u0662\u0666-01-01T00:00:00Z"}, "created_at must be an ISO-8601"),
+    ({"history": [{"at": "2026-01-01T00:00:0\u0665Z", "event": "opened"}]},
+     "history[0].at must be an ISO-8601"),
+    # What `open` refuses in a title, import refuses too.
+    ({"title": "Printer \x1b[31mon fire"}, "title cannot contain control characters"),
+])
+def test_values_open_would_refuse_are_bad_lines(tmp_path: Path, fields: dict[str, Any],
+                                                message: str) -> None:
+    d = new_desk(tmp_path, "desk.db")
+    result = d.run("import", "-", input=ticket_line(**fields), expect=2)
+    assert f"<stdin>:1: {message}" in result.stderr
+    assert count(d.db, "tickets") == 0
+
+
+def test_a_csv_number_in_other_digits_is_a_bad_line_not_a_crash(tmp_path: Path) -> None:
+    d = new_desk(tmp_path, "desk.db")
+    data = f"id,title,requester\n\u00b2,Printer,{CUSTOMER}\n".encode()
+    result = d.run("import", "-", "--format", "csv", input=data, expect=2)
+    assert "<stdin>:2: id must be a positive whole number" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 # -- people and permissions -----------------------------------------------------------------
@@ -384,6 +412,31 @@ def test_a_large_import_leaves_planner_statistics_and_the_schema_intact(
     assert stats["idx_tickets_status_id"].startswith("1500 ")
     assert len(d.json("list", "--limit", "0")) == 1000
     assert len(d.json("list", "--all", "--search", "Ticket", "--limit", "0")) == 1500
+
+
+def test_import_keeps_what_the_insert_triggers_keep(tmp_path: Path) -> None:
+    """Import does the work of the insert triggers once a batch: counts per status,
+    time bounds per block of ids, full text, all as the triggers would have."""
+    d = new_desk(tmp_path, "desk.db")
+    statuses = ("new", "open", "pending", "closed")
+
+    def lines(ids: range) -> str:
+        return "".join(
+            ticket_line(id=i, title=f"Ticket {i} zebra", status=statuses[i % 4],
+                        created_at=f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}T10:00:00Z",
+                        updated_at="2026-01-01T00:00:00Z" if i % 5 else "2026-02-01T00:00:00Z")
+            for i in ids)
+
+    d.run("import", "-", input=lines(range(1000, 3500)))
+    d.run("import", "-", input=lines(range(1, 900)) + lines(range(5000, 5100)))
+    with sqlite3.connect(d.db) as conn:
+        assert dict(conn.execute("SELECT status, n FROM ticket_counts WHERE n > 0")) == dict(
+            conn.execute("SELECT status, count(*) FROM tickets GROUP BY status"))
+        assert conn.execute("SELECT * FROM ticket_blocks ORDER BY block").fetchall() == (
+            conn.execute("SELECT id >> 10, min(created_at), max(created_at), min(updated_at) "
+                         "FROM tickets GROUP BY id >> 10 ORDER BY 1").fetchall())
+        conn.execute("INSERT INTO tickets_fts(tickets_fts, rank) VALUES ('integrity-check', 1)")
+    assert len(d.json("list", "--all", "--search", "zebra", "--limit", "0")) == 3499
 
 
 def test_new_ids_renumber_comments_and_keep_history_pointing_at_them(tmp_path: Path) -> None:

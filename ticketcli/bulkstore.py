@@ -8,21 +8,26 @@ Full-text indexing is the largest cost of an import. The FTS5 ``AFTER INSERT``
 triggers index one row per statement, and each firing opens a statement
 savepoint that makes FTS5 flush its pending terms into a new segment: measured
 on 200,000 tickets, triggers cost about 100 us a ticket, while indexing each
-batch with one ``INSERT INTO tickets_fts ... SELECT`` costs about 20 us. So
-the session drops those two triggers *inside* its transaction, indexes each
-batch set-wise, and re-creates the triggers from their stored SQL before
-``COMMIT``. No other connection ever sees the schema without them: SQLite DDL
-is transactional, and a rollback (or a crash) restores them.
+batch with one ``INSERT INTO tickets_fts ... SELECT`` costs about 14 us; the
+per-status count trigger adds an upsert per row (1-2 us a ticket). So the
+session drops the insert triggers it knows (:data:`BATCH_TRIGGERS`: their
+stored SQL must be exactly what the migrations created) *inside* its
+transaction, does their work once per batch, and re-creates them from their
+stored SQL before ``COMMIT``. No other connection ever sees the schema without
+them: SQLite DDL is transactional, and a rollback (or a crash) restores them.
 
 For the same reason, when the tickets table is small at the start (a desk
-moving in), the secondary indexes that no foreign key lookup needs are dropped
-in the transaction and built once at the end: sorting once is cheaper than
-inserting into them row by row. Indexes a foreign key check could use stay.
+moving in), every secondary index but the unique ones is dropped in the
+transaction and built once at the end, with two sorting threads: sorting once
+is cheaper than inserting into them row by row (at 100,000 tickets about 4 us
+a ticket at the end; keeping the three on requester, assignee and organization
+alone cost 13 us). Foreign keys do not need them: they are immediate, so
+an insert looks up its parents by primary key, and an import deletes nothing.
 
-Full-text indexing a batch is one long statement during which SQLite does
-not need Python, so it runs on a helper thread while the caller reads and
-checks the next batch: the two cores work at once. The session waits for it
-before any other use of the connection.
+That per-batch work is one long statement during which SQLite does not need
+Python, so it runs on a helper thread while the caller reads and checks the
+next batch: the two cores work at once. The session waits for it before any
+other use of the connection.
 
 A large import ends with ``ANALYZE tickets``, so the query planner knows how many
 tickets each status holds: without those statistics it takes the status index
@@ -50,16 +55,38 @@ from .store import Comment, HistoryEntry, Store, Ticket, User
 if TYPE_CHECKING:
     import sqlite3
 
-# The FTS5 triggers an import replaces by batch indexing: name -> (table, fts table).
-FTS_INSERT_TRIGGERS = {
-    "tickets_fts_ai": ("tickets", "tickets_fts"),
-    "comments_fts_ai": ("comments", "comments_fts"),
+# Insert triggers an import replaces, while its transaction lasts, by one statement per
+# batch over the batch's new ids (a JSON array): name -> (table, statement). A trigger
+# is replaced only if its stored SQL is exactly the one the migrations created.
+BATCH_TRIGGERS = {
+    "tickets_fts_ai": (
+        "tickets",
+        "INSERT INTO tickets_fts(rowid, title, description) SELECT id, title, description "
+        "FROM tickets WHERE id IN (SELECT value FROM json_each(?))",
+    ),
+    "comments_fts_ai": (
+        "comments",
+        "INSERT INTO comments_fts(rowid, body) SELECT id, body FROM comments "
+        "WHERE id IN (SELECT value FROM json_each(?))",
+    ),
+    "ticket_counts_ai": (
+        "tickets",
+        "INSERT INTO ticket_counts(status, n) SELECT status, count(*) FROM tickets "
+        "WHERE id IN (SELECT value FROM json_each(?)) GROUP BY status "
+        "ON CONFLICT(status) DO UPDATE SET n = n + excluded.n",
+    ),
+    # The migrations' own statement for the time bounds of blocks of ids (FILL_BLOCKS),
+    # over the batch's ids instead of "the ids from ? on".
+    "ticket_blocks_ai": ("tickets", ""),
 }
+_FROM_ID = "WHERE id >= ?"
+_IN_BATCH = "WHERE id IN (SELECT value FROM json_each(?))"
 # Tables whose ids an import may choose; the only identifiers put into SQL text.
 ID_TABLES = ("tickets", "comments", "attachments")
 IMPORT_CACHE_KIB = 256 * 1024  # page cache for the import connection, in KiB
+SORT_THREADS = 2  # helper threads SQLite may sort with when it builds an index
 DEFER_INDEXES_BELOW = 20_000  # tickets already there: rebuilding their indexes is cheap
-DEFERRABLE_TABLES = ("tickets", "history", "comments")
+DEFERRABLE_TABLES = ("tickets", "history", "comments", "participants", "attachments")
 ANALYZE_FROM = 1_000  # tickets imported: then refresh the planner's statistics
 _LOOKUP_CHUNK = 20_000  # values per json_each() lookup
 
@@ -123,63 +150,61 @@ class ImportSession:
         self._indexing: threading.Thread | None = None
         self._failure: BaseException | None = None
         self.commit = True
-        self._dropped: list[tuple[str, str]] = []  # (trigger name, its CREATE sql)
+        self._dropped: list[str] = []  # CREATE sql of the triggers taken over
         self._indexes: list[str] = []  # CREATE INDEX sql of indexes dropped until the end
         self.inserted = 0  # tickets
-        self._fts_sql: dict[str, str] = {}  # table -> INSERT INTO fts ... SELECT
+        self._batch_sql: dict[str, list[str]] = {}  # table -> statements over new ids
 
-    # -- FTS triggers ----------------------------------------------------------
+    # -- insert triggers ---------------------------------------------------------
 
-    def _take_over_fts(self) -> None:
+    def _take_over_triggers(self) -> None:
+        from .migrations import BLOCK_TRIGGERS, COUNT_TRIGGERS, FILL_BLOCKS, FTS_TRIGGERS
+
+        known = {name: f"CREATE TRIGGER {name} {body}"
+                 for name, body in (FTS_TRIGGERS | COUNT_TRIGGERS | BLOCK_TRIGGERS).items()
+                 if name in BATCH_TRIGGERS}
+        statements = dict(BATCH_TRIGGERS)
+        if _FROM_ID in FILL_BLOCKS:
+            statements["ticket_blocks_ai"] = ("tickets", FILL_BLOCKS.replace(_FROM_ID, _IN_BATCH))
+        else:
+            known.pop("ticket_blocks_ai")
         rows = self.conn.execute(
-            "SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' AND name IN (?, ?)",
-            tuple(FTS_INSERT_TRIGGERS),
+            "SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' AND name IN "
+            "(SELECT value FROM json_each(?))", (json.dumps(sorted(known)),)
         ).fetchall()
         for name, sql in rows:
-            table, fts = FTS_INSERT_TRIGGERS[name]
-            if fts not in sql:
+            if sql != known[name]:
                 continue  # not the trigger we know: leave it to do its work
-            columns = [
-                r[1] for r in self.conn.execute(f"PRAGMA table_info({_quote(fts)})")
-            ]
-            cols = ", ".join(_quote(c) for c in columns)
-            self._fts_sql[table] = (
-                f"INSERT INTO {_quote(fts)}(rowid, {cols}) SELECT id, {cols} "  # noqa: S608 (identifiers from the schema)
-                f"FROM {_quote(table)} WHERE id IN (SELECT value FROM json_each(?))"
-            )
+            table, statement = statements[name]
             self.conn.execute(f"DROP TRIGGER {_quote(name)}")
-            self._dropped.append((name, sql))
+            self._dropped.append(sql)
+            self._batch_sql.setdefault(table, []).append(statement)
 
-    def _restore_fts(self) -> None:
-        for _name, sql in self._dropped:
+    def _restore_triggers(self) -> None:
+        for sql in self._dropped:
             self.conn.execute(sql)
         self._dropped.clear()
 
     # -- deferred indexes ---------------------------------------------------------
 
     def _defer_indexes(self) -> None:
-        """Drop the indexes worth building once at the end, if the tables are small."""
+        """Drop the indexes worth building once at the end, if the tables are small.
+
+        Unique indexes stay (they check the rows), and so may every other: foreign
+        keys here are immediate, so inserting a row looks up its parents by their
+        primary keys, never its children; an import deletes nothing.
+        """
         count = self.conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
         if count >= DEFER_INDEXES_BELOW:
             return
         for table in DEFERRABLE_TABLES:
-            # A foreign key check on a parent's insert may look up the child's columns;
-            # only indexes that cannot serve such a lookup are dropped.
-            fk_columns = {
-                r[3] for r in self.conn.execute(f"PRAGMA foreign_key_list({_quote(table)})")
-            }
             indexes = self.conn.execute(
-                "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = ? "
-                "AND sql IS NOT NULL",
+                "SELECT s.name, s.sql FROM sqlite_schema s "
+                "JOIN pragma_index_list(?) i ON i.name = s.name "
+                "WHERE s.type = 'index' AND s.sql IS NOT NULL AND NOT i.\"unique\"",
                 (table,),
             ).fetchall()
             for name, sql in indexes:
-                info = self.conn.execute(f"PRAGMA index_info({_quote(name)})").fetchall()
-                unique = self.conn.execute(
-                    "SELECT \"unique\" FROM pragma_index_list(?) WHERE name = ?", (table, name)
-                ).fetchone()
-                if not info or (unique and unique[0]) or info[0][2] in fk_columns:
-                    continue
                 self.conn.execute(f"DROP INDEX {_quote(name)}")
                 self._indexes.append(sql)
 
@@ -204,16 +229,18 @@ class ImportSession:
             raise failure
 
     def index(self, batches: Sequence[tuple[str, Sequence[int]]]) -> None:
-        """Full-text index rows just inserted, as (table, ids), on a helper thread."""
+        """What the replaced triggers do, for rows just inserted as (table, ids), on a
+        helper thread."""
         self.wait()
         work = [
-            (self._fts_sql[table], json.dumps(list(part)))
-            for table, ids in batches if table in self._fts_sql  # else the trigger did it
+            (sql, json.dumps(list(part)))
+            for table, ids in batches
             for part in _chunks(ids)
+            for sql in self._batch_sql.get(table, ())  # none: the triggers did it
         ]
         if work:
             self._indexing = threading.Thread(target=self._index, args=(work,),
-                                              name="ticketcli-fts", daemon=True)
+                                              name="ticketcli-index", daemon=True)
             self._indexing.start()
 
     def _index(self, work: list[tuple[str, str]]) -> None:
@@ -292,21 +319,17 @@ class ImportSession:
 
     # -- writes --------------------------------------------------------------------
 
-    def insert_tickets(self, rows: Sequence[TicketRow]) -> None:
-        self._insert("tickets", rows)
-        self.inserted += len(rows)
-
-    def insert_history(self, rows: Sequence[HistoryRow]) -> None:
-        self._insert("history", rows)
-
-    def insert_comments(self, rows: Sequence[CommentRow]) -> None:
-        self._insert("comments", rows)
-
-    def insert_participants(self, rows: Sequence[ParticipantRow]) -> None:
-        self._insert("participants", rows)
-
-    def insert_attachments(self, rows: Sequence[AttachmentRow]) -> None:
-        self._insert("attachments", rows)
+    def insert(self, *, tickets: Sequence[TicketRow], comments: Sequence[CommentRow],
+               participants: Sequence[ParticipantRow], attachments: Sequence[AttachmentRow],
+               history: Sequence[HistoryRow]) -> None:
+        """One batch of rows, parents first; its full text is indexed on the helper thread."""
+        self._insert("tickets", tickets)
+        self._insert("comments", comments)
+        self._insert("participants", participants)
+        self._insert("attachments", attachments)
+        self._insert("history", history)
+        self.inserted += len(tickets)
+        self.index([("tickets", [r[0] for r in tickets]), ("comments", [r[0] for r in comments])])
 
     def _insert(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
         if rows:
@@ -326,11 +349,13 @@ def import_session(store: Store) -> Iterator[ImportSession]:
     """
     conn = store.conn
     old_cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+    old_threads = conn.execute("PRAGMA threads").fetchone()[0]
     conn.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB:d}")
+    conn.execute(f"PRAGMA threads = {SORT_THREADS:d}")  # building the deferred indexes
     session = ImportSession(store)
     try:
         with store.write():
-            session._take_over_fts()
+            session._take_over_triggers()
             session._defer_indexes()
             try:
                 yield session
@@ -339,13 +364,14 @@ def import_session(store: Store) -> Iterator[ImportSession]:
             if not session.commit:
                 raise _Rollback
             session._restore_indexes()
-            session._restore_fts()
+            session._restore_triggers()
             if session.inserted >= ANALYZE_FROM:
                 conn.execute("ANALYZE tickets")
     except _Rollback:
         pass
     finally:
         conn.execute(f"PRAGMA cache_size = {int(old_cache):d}")
+        conn.execute(f"PRAGMA threads = {int(old_threads):d}")
     if session.commit:
         _shrink_wal(store)
 
