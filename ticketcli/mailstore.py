@@ -17,7 +17,7 @@ import json
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .store import Store
 
@@ -29,8 +29,7 @@ _SELECT = (
 )
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     """A history row, as the outbox needs it."""
 
     id: int
@@ -65,8 +64,7 @@ class OutboxMessage:
     sent_at: str | None
 
 
-@dataclass(frozen=True)
-class NewMessage:
+class NewMessage(NamedTuple):
     """One rendered message for one recipient, ready to enqueue."""
 
     recipient_id: int

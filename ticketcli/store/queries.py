@@ -1,4 +1,4 @@
-"""Listing and search, close-stale's selections, completion values, health checks.
+"""Listing and search, completion values, health checks.
 
 All SQL is parameterized; the few fragments put into SQL text (sort keys,
 visibility, the clock column) come from fixed tables in this package.
@@ -7,7 +7,6 @@ visibility, the clock column) come from fixed tables in this package.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
 from typing import Any
 
 from ..migrations import BLOCK_BITS
@@ -339,39 +338,10 @@ class Store(TicketStore):
             [match, match],
         )
 
-    # -- close-stale ----------------------------------------------------------------
+    # -- close-stale's clock (its selections and moves are in stale.py) ------------
 
     @staticmethod
     def _clock_column(clock: str) -> str:
-        return "activity_at" if clock == "requester_activity" else "status_changed_at"
+        from .stale import clock_column
 
-    def stale_ids(self, sources: Sequence[str], clock: str, cutoff: str, limit: int,
-                  after_id: int = 0) -> list[int]:
-        """Ids of tickets in ``sources`` whose stale clock is at or before ``cutoff``."""
-        column = self._clock_column(clock)
-        marks = ", ".join("?" * len(sources))
-        rows = self.conn.execute(
-            f"SELECT id FROM tickets WHERE status IN ({marks}) AND {column} <= ? "  # noqa: S608
-            "AND id > ? ORDER BY id LIMIT ?",
-            (*sources, cutoff, after_id, limit),
-        )
-        return [int(r[0]) for r in rows]
-
-    def remind_ids(self, sources: Sequence[str], clock: str, idle_from: str, idle_until: str,
-                   limit: int, after_id: int = 0) -> list[tuple[int, str]]:
-        """Tickets due a reminder: clock in (idle_from, idle_until], none yet for its value."""
-        column = self._clock_column(clock)
-        marks = ", ".join("?" * len(sources))
-        rows = self.conn.execute(
-            f"SELECT id, {column} FROM tickets WHERE status IN ({marks}) "  # noqa: S608
-            f"AND {column} <= ? AND {column} > ? "
-            f"AND (reminded_for IS NULL OR reminded_for <> {column}) "
-            "AND id > ? ORDER BY id LIMIT ?",
-            (*sources, idle_until, idle_from, after_id, limit),
-        )
-        return [(int(r[0]), str(r[1])) for r in rows]
-
-    def mark_reminded(self, ticket_id: int, clock_value: str) -> None:
-        self.conn.execute(
-            "UPDATE tickets SET reminded_for = ? WHERE id = ?", (clock_value, ticket_id)
-        )
+        return clock_column(clock)
