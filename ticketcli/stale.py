@@ -10,13 +10,13 @@ Within a batch the tickets are moved a chunk at a time, each chunk with one
 statement for the moves, one for the history rows and one for the messages,
 so a ticket costs a few row writes rather than a dozen round trips. Between
 chunks the batch looks at the clock and ends early when its time is up; the
-next batch picks up after the last ticket moved. Every few batches, outside
-any transaction, a passive checkpoint copies the WAL back into the database,
-so a long run keeps rewriting a short WAL instead of growing a long one (whose
-growth makes each commit's fsync and each page look-up slower). The batches'
-commits leave their fsync to those checkpoints, which hold no write lock: a
-slow disk never makes other writers wait (see
-``StaleStore.syncing_at_checkpoints`` for what a power failure can undo).
+next batch picks up after the last ticket moved. Every CHECKPOINT_EVERY
+batches, outside any transaction, a passive checkpoint copies the WAL back
+into the database, so a long run rewrites a WAL of bounded length instead of
+growing one (whose growth makes each commit and each page look-up slower). The
+batches' commits leave their fsync to those checkpoints, which hold no write
+lock: a slow disk never makes other writers wait (see
+``StaleStore.checkpointing_itself`` for what a power failure can undo).
 
 A rule with ``remind_after`` also records one ``reminder`` event per waiting
 period (per value of the ticket's stale clock) once the ticket has been idle
@@ -45,7 +45,7 @@ CHUNK = 40  # tickets fetched and moved between two looks at the clock
 PAUSE = 0.002  # seconds between write batches
 MAX_HOLD = 0.022  # seconds one batch may hold the write lock, its commit included
 MIN_WORK = 0.005  # seconds of work a batch gets however slow commits are
-CHECKPOINT_EVERY = 5  # batches
+CHECKPOINT_EVERY = 25  # batches: a WAL of some 5,000 tickets' pages
 
 Item = TypeVar("Item", bound=tuple[Any, ...])  # a ticket id first
 
@@ -60,7 +60,7 @@ def close_stale(store: Store, now: datetime, *, dry_run: bool = False,
                 limit: int | None = None, batch: int = BATCH) -> StaleReport:
     sql = StaleStore(store)
     report = StaleReport()
-    with nullcontext() if dry_run else sql.syncing_at_checkpoints(), _collections_between():
+    with nullcontext() if dry_run else sql.checkpointing_itself(), _collections_between():
         _apply_rules(store, sql, now, dry_run, limit, batch, report)
     return report
 

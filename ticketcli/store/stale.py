@@ -92,22 +92,30 @@ class StaleStore:
                 raise
 
     @contextmanager
-    def syncing_at_checkpoints(self) -> Iterator[None]:
-        """Inside, commits leave their fsync to the next checkpoint (WAL with
-        ``synchronous = NORMAL``), so no fsync is waited for while the write lock is
-        held; a checkpoint syncs the WAL before copying it, and one is run on the way
-        out. A process that dies loses nothing committed; a power failure may undo the
-        batches since the last checkpoint, never half of one, and a re-run redoes
-        them. A later commit with the default FULL (any other command) syncs them too."""
-        before = int(self.conn.execute("PRAGMA synchronous").fetchone()[0])
+    def checkpointing_itself(self) -> Iterator[None]:
+        """Inside, commits neither wait for an fsync nor start a checkpoint: the WAL
+        (``synchronous = NORMAL``, no automatic checkpoint) is synced and copied back
+        by :meth:`checkpoint` when the caller runs it between its batches, and once
+        on the way out. So no fsync is waited for while the write lock is held, and
+        each checkpoint copies many batches' pages at once (an index page touched by
+        several batches is copied once).
+
+        A process that dies loses nothing committed. A power failure may undo the
+        batches since the last checkpoint, each whole, which a re-run redoes; a
+        later commit by any other command (synchronous FULL) syncs them too. With a
+        rollback journal (no WAL) nothing changes."""
+        synchronous = int(self.conn.execute("PRAGMA synchronous").fetchone()[0])
+        automatic = int(self.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
         wal = str(self.conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal"
-        if before <= 1 or not wal:  # already NORMAL or OFF; or a rollback journal
+        if not wal:
             yield
             return
-        self.conn.execute("PRAGMA synchronous = NORMAL")
+        self.conn.execute(f"PRAGMA synchronous = {min(synchronous, 1):d}")
+        self.conn.execute("PRAGMA wal_autocheckpoint = 0")
         try:
             yield
         finally:
-            self.conn.execute(f"PRAGMA synchronous = {before:d}")
+            self.conn.execute(f"PRAGMA synchronous = {synchronous:d}")
+            self.conn.execute(f"PRAGMA wal_autocheckpoint = {automatic:d}")
             if not self.conn.in_transaction:
                 self.checkpoint()
