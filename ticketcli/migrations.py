@@ -354,8 +354,7 @@ def m005_list_scale(db: Any) -> None:
     - Full text without positions or columns (``detail=none``): searches are
       words and a last-word prefix, never phrases or columns; the index is under
       half the size, which pays for the title index.
-    - An index on the title, as ``--sort title`` orders (case-insensitive); the
-      status added to the organization and assignee indexes.
+    - An index on the title, as ``--sort title`` orders (case-insensitive).
     - Time bounds per block of ids (``ticket_blocks``) for the time filters.
     - Vocabulary tables over the full-text indexes (no storage: they read the
       index) to turn a last-word prefix into the words it stands for.
@@ -365,12 +364,6 @@ def m005_list_scale(db: Any) -> None:
         db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {table}_words "
                    f"USING fts5vocab({table}, row)")
     db.execute("CREATE INDEX IF NOT EXISTS idx_tickets_title ON tickets(title COLLATE NOCASE)")
-    # An organization's or an agent's tickets newest first, active ones only: with the
-    # status in the index, only the tickets on the page are read from the table.
-    for column in ("org_id", "assignee_id"):
-        db.execute(f"DROP INDEX IF EXISTS idx_tickets_{column}_id")
-        db.execute(f"CREATE INDEX IF NOT EXISTS idx_tickets_{column}_id_status "
-                   f"ON tickets({column}, id, status)")
     db.execute(
         "CREATE TABLE IF NOT EXISTS ticket_blocks (block INTEGER PRIMARY KEY, "
         "created_min TEXT NOT NULL, created_max TEXT NOT NULL, updated_min TEXT NOT NULL)"
