@@ -96,7 +96,8 @@ def test_sigkill_during_writes_and_a_large_close_stale(tmp_path: Path) -> None:
     blind = 1.5  # the latest moment after its start to kill the other run; tuned too
     partial = killed_stale = killed_writers = rounds = 0
     ends = time.monotonic() + 15
-    while rounds < 8 and (rounds < 4 or time.monotonic() < ends):
+    # At least four rounds, more while time allows or until a run was killed half way.
+    while rounds < 12 and (rounds < 4 or time.monotonic() < ends or (partial == 0 and rounds < 8)):
         rounds += 1
         where = f"round {rounds} (seed {seed})"
         fresh = seed_tickets(db, STALE_PER_ROUND, status="solved", title=f"round {rounds}")
@@ -138,9 +139,10 @@ def test_sigkill_during_writes_and_a_large_close_stale(tmp_path: Path) -> None:
         left = len(untouched & ids_in_status(db, "solved"))
         if 0 < left < len(untouched):
             partial += 1
+        elif codes[1] == 0:
+            blind = max(0.1, blind * 0.6)  # the blind run did all the work: kill it sooner
         elif left == 0:
-            window *= 0.6  # it finished first: kill sooner
-            blind = max(0.1, blind * 0.7)
+            window *= 0.6  # the first run finished before its kill: kill sooner
         else:
             window *= 1.5  # killed before it closed anything: kill later
             blind *= 1.3
