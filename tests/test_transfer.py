@@ -6,27 +6,11 @@ import json
 import os
 import sqlite3
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import ADMIN, AGENT, CUSTOMER, OTHER, Desk, make_desk
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _build_the_cli_once() -> Iterator[None]:
-    """Typer rebuilds the click command on every CliRunner.invoke; build it once per module."""
-    import typer.main
-    import typer.testing
-
-    from ticketcli.cli import app
-
-    command = typer.main.get_command(app)
-    build = typer.main.get_command
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(typer.testing, "_get_command", lambda a: command if a is app else build(a))
-        yield
 
 
 def records(text: str) -> list[dict[str, Any]]:

@@ -1,4 +1,6 @@
-"""The root app: global options, the error boundary, command registration."""
+"""The root app: global options, click's errors turned into exit codes, and the
+commands, built when invoked (``ticketcli.__main__`` runs plain show and list
+without this module; see fastpath.py)."""
 
 from __future__ import annotations
 
@@ -158,20 +160,6 @@ def _build(name: str) -> Any:
                          rich_markup_mode=None, pretty_exceptions_enable=False)
     single.command(name)(target)
     return get_command(single)
-
-
-# Modules (in ticketcli.commands) that add their commands with ``register(app)``.
-EAGER_MODULES: tuple[str, ...] = ()
-
-
-def _register() -> None:
-    import importlib
-
-    for name in EAGER_MODULES:
-        importlib.import_module(f"ticketcli.commands.{name}").register(app)
-
-
-_register()
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
 """Thin command modules: parse, check flag combinations, call one function, render.
 
-Each module exposes ``register(app)``; helpers shared by them live here.
+Each module holds command functions (or a sub-app) that cli.py builds when
+invoked (LAZY_COMMANDS); helpers shared by them live here.
 """
 
 from __future__ import annotations
