@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from .. import bulkstore as bulk
+from ..bulkstore import reads as bulk
 from ..store import Store, User
 from .records import FORMAT_VERSION, HEADER_TYPE
 

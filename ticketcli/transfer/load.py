@@ -2,9 +2,9 @@
 
 The records arrive checked (:mod:`.checks`); what needs the database is done
 here: who is already registered, which ticket numbers are taken, which
-organizations exist. Rows go to the import session (:mod:`ticketcli.bulkstore`)
-a batch at a time; the whole import is its one transaction, committed only if
-no line was bad.
+organizations exist. Rows go to the import session
+(:mod:`ticketcli.bulkstore.session`) a batch at a time; the whole import is
+its one transaction, committed only if no line was bad.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import IO
 
-from .. import bulkstore as bulk
-from ..bulkstore import (
+from ..bulkstore import session as bulk
+from ..bulkstore.session import (
     AttachmentRow,
     CommentRow,
     HistoryRow,

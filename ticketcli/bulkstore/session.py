@@ -1,4 +1,4 @@
-"""All SQL of bulk import and export.
+"""An import's one write transaction: batched inserts, and what makes them fast.
 
 Import runs in one ``BEGIN IMMEDIATE`` transaction (:func:`import_session`):
 a file goes in whole or not at all, and a crash at any point leaves the
@@ -35,10 +35,6 @@ to be selective, and ``list`` reads every active ticket to sort them (94 ms at
 100,000 tickets) where walking the ids backwards takes 0.06 ms. Only the tickets
 table: with statistics on users too, the planner starts sorted listings from
 the users table and reads tickets in random order (190 ms instead of 40 ms).
-
-Export reads everything in one read transaction, so the file is one consistent
-snapshot even while others write, and walks tickets by id in chunks, so memory
-stays flat at any size.
 """
 
 from __future__ import annotations
@@ -47,10 +43,10 @@ import json
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .store import Comment, HistoryEntry, Store, Ticket, User
+from ..store import Store, User
+from . import chunks, each_in
 
 if TYPE_CHECKING:
     import sqlite3
@@ -88,7 +84,6 @@ SORT_THREADS = 2  # helper threads SQLite may sort with when it builds an index
 DEFER_INDEXES_BELOW = 20_000  # tickets already there: rebuilding their indexes is cheap
 DEFERRABLE_TABLES = ("tickets", "history", "comments", "participants", "attachments")
 ANALYZE_FROM = 1_000  # tickets imported: then refresh the planner's statistics
-_LOOKUP_CHUNK = 20_000  # values per json_each() lookup
 
 
 # Rows are plain tuples in column order (cheaper to build than named ones, and an
@@ -125,20 +120,12 @@ _INSERT_SQL = {
 }
 
 
-def _chunks(values: Sequence[Any], size: int = _LOOKUP_CHUNK) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(values), size):
-        yield values[i:i + size]
-
-
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
 class _Rollback(Exception):
     """Raised inside the write transaction to leave it without committing."""
-
-
-# -- import ------------------------------------------------------------------------
 
 
 class ImportSession:
@@ -158,7 +145,7 @@ class ImportSession:
     # -- insert triggers ---------------------------------------------------------
 
     def _take_over_triggers(self) -> None:
-        from .migrations import BLOCK_TRIGGERS, COUNT_TRIGGERS, FILL_BLOCKS, FTS_TRIGGERS
+        from ..migrations import BLOCK_TRIGGERS, COUNT_TRIGGERS, FILL_BLOCKS, FTS_TRIGGERS
 
         known = {name: f"CREATE TRIGGER {name} {body}"
                  for name, body in (FTS_TRIGGERS | COUNT_TRIGGERS | BLOCK_TRIGGERS).items()
@@ -235,7 +222,7 @@ class ImportSession:
         work = [
             (sql, json.dumps(list(part)))
             for table, ids in batches
-            for part in _chunks(ids)
+            for part in chunks(ids)
             for sql in self._batch_sql.get(table, ())  # none: the triggers did it
         ]
         if work:
@@ -262,30 +249,27 @@ class ImportSession:
         """Which of ``ids`` already exist in ``table``."""
         if table not in ID_TABLES:
             raise ValueError(table)
-        found: set[int] = set()
-        for part in _chunks(ids):
-            found.update(
-                r[0] for r in self.conn.execute(
-                    f"SELECT x.id FROM {table} x WHERE x.id IN "  # noqa: S608
-                    "(SELECT value FROM json_each(?))",
-                    (json.dumps(list(part)),),
-                )
+        return {
+            r[0] for r in each_in(
+                self.conn,
+                f"SELECT x.id FROM {table} x WHERE x.id IN "  # noqa: S608
+                "(SELECT value FROM json_each(?))",
+                ids,
             )
-        return found
+        }
 
     def people(self, emails: Iterable[str]) -> dict[str, User]:
         """Users by (lower-case) email, for those that exist."""
         wanted = sorted(set(emails))
         found: dict[str, User] = {}
-        for part in _chunks(wanted):
-            rows = self.conn.execute(
-                "SELECT u.id, u.email, coalesce(u.name, ''), u.role, u.org_id, o.name "
-                "FROM users u LEFT JOIN orgs o ON o.id = u.org_id "
-                "WHERE u.email IN (SELECT value FROM json_each(?))",
-                (json.dumps(list(part)),),
-            )
-            for r in rows:
-                found[r[1]] = User(*r)
+        for r in each_in(
+            self.conn,
+            "SELECT u.id, u.email, coalesce(u.name, ''), u.role, u.org_id, o.name "
+            "FROM users u LEFT JOIN orgs o ON o.id = u.org_id "
+            "WHERE u.email IN (SELECT value FROM json_each(?))",
+            wanted,
+        ):
+            found[r[1]] = User(*r)
         return found
 
     def add_people(self, rows: Sequence[PersonRow]) -> dict[str, User]:
@@ -390,192 +374,3 @@ def _shrink_wal(store: Store) -> None:
         pass
     finally:
         conn.execute(f"PRAGMA busy_timeout = {int(timeout):d}")
-
-
-# -- export ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OrgData:
-    name: str
-    manager: str | None
-    created_at: str
-
-
-@dataclass(frozen=True)
-class PersonData:
-    email: str
-    name: str
-    role: str
-    organization: str | None
-    created_at: str
-
-
-@dataclass(frozen=True)
-class Participation:
-    email: str
-    added_at: str | None  # None where the viewer is not shown it (customers)
-
-
-@dataclass(frozen=True)
-class StoredAttachment:
-    id: int
-    comment_id: int | None
-    uploader: str | None
-    name: str
-    size: int
-    sha256: str
-    content: bytes
-    created_at: str
-
-
-@dataclass(frozen=True)
-class Bundle:
-    """A ticket with everything attached to it."""
-
-    ticket: Ticket
-    reminded_for: str | None
-    participants: list[Participation]
-    comments: list[Comment]
-    attachments: list[StoredAttachment]
-    history: list[HistoryEntry]
-
-
-_EXPORT_TICKET_SQL = (
-    "SELECT t.id, t.title, t.description, t.status, t.phase, t.priority, t.category, "
-    "t.requester_id, r.email, t.assignee_id, a.email, t.org_id, o.name, t.resolution, "
-    "t.fields, t.follow_up_of, t.created_at, t.updated_at, t.status_changed_at, "
-    "t.activity_at, t.reminded_for FROM tickets t JOIN users r ON r.id = t.requester_id "
-    "LEFT JOIN users a ON a.id = t.assignee_id LEFT JOIN orgs o ON o.id = t.org_id "
-)
-
-
-@contextmanager
-def snapshot(store: Store) -> Iterator[None]:
-    """One read transaction: everything read inside sees the same database state."""
-    conn = store.conn
-    conn.execute("BEGIN")
-    try:
-        conn.execute("SELECT 1 FROM meta LIMIT 1").fetchall()  # start the read now
-        yield
-    finally:
-        if conn.in_transaction:
-            conn.execute("COMMIT")
-
-
-def export_people(store: Store) -> tuple[list[OrgData], list[PersonData]]:
-    orgs = [
-        OrgData(*r) for r in store.conn.execute(
-            "SELECT o.name, m.email, o.created_at FROM orgs o "
-            "LEFT JOIN users m ON m.id = o.manager_id ORDER BY o.id"
-        )
-    ]
-    people = [
-        PersonData(*r) for r in store.conn.execute(
-            "SELECT u.email, coalesce(u.name, ''), u.role, o.name, u.created_at FROM users u "
-            "LEFT JOIN orgs o ON o.id = u.org_id ORDER BY u.id"
-        )
-    ]
-    return orgs, people
-
-
-def visible_ticket_ids(store: Store, viewer: User, after: int, limit: int) -> list[int]:
-    """Ids above ``after`` that ``viewer`` may see, by the store's one visibility rule."""
-    clause, params = store.visibility(viewer)
-    rows = store.conn.execute(
-        f"SELECT t.id FROM tickets t WHERE t.id > ? AND {clause} ORDER BY t.id LIMIT ?",  # noqa: S608 (fixed SQL fragments only)
-        (after, *params, limit),
-    )
-    return [int(r[0]) for r in rows]
-
-
-def reminded_for(store: Store, ticket_id: int) -> str | None:
-    row = store.conn.execute(
-        "SELECT reminded_for FROM tickets WHERE id = ?", (ticket_id,)
-    ).fetchone()
-    return None if row is None or row[0] is None else str(row[0])
-
-
-def attachment_files(store: Store, ids: Sequence[int]) -> dict[int, tuple[int | None, bytes]]:
-    """(comment id, content) of attachments by id."""
-    found: dict[int, tuple[int | None, bytes]] = {}
-    for part in _chunks(list(ids)):
-        for aid, comment_id, content in store.conn.execute(
-            "SELECT id, comment_id, content FROM attachments "
-            "WHERE id IN (SELECT value FROM json_each(?))",
-            (json.dumps(list(part)),),
-        ):
-            found[int(aid)] = (comment_id, bytes(content))
-    return found
-
-
-def all_bundles(store: Store, chunk: int = 1000) -> Iterator[Bundle]:
-    """Every ticket with everything attached to it, by id: what staff export.
-
-    Tickets are read ``chunk`` at a time by id, and their comments, history,
-    participants and attachments with one range query each.
-    """
-    conn = store.conn
-    after = 0
-    while True:
-        rows = conn.execute(
-            _EXPORT_TICKET_SQL + "WHERE t.id > ? ORDER BY t.id LIMIT ?", (after, chunk)
-        ).fetchall()
-        if not rows:
-            return
-        tickets = []
-        for r in rows:
-            values = list(r[:20])
-            values[14] = json.loads(values[14] or "{}")
-            tickets.append((Ticket(*values), r[20]))
-        span = (tickets[0][0].id, tickets[-1][0].id)
-        participants: dict[int, list[Participation]] = {}
-        for tid, email, added in conn.execute(
-            "SELECT p.ticket_id, u.email, p.added_at FROM participants p "
-            "JOIN users u ON u.id = p.user_id WHERE p.ticket_id BETWEEN ? AND ? "
-            "ORDER BY p.ticket_id, p.added_at, u.email",
-            span,
-        ):
-            participants.setdefault(tid, []).append(Participation(email, added))
-        comments: dict[int, list[Comment]] = {}
-        for tid, cid, author, body, internal, created in conn.execute(
-            "SELECT c.ticket_id, c.id, u.email, c.body, c.internal, c.created_at "
-            "FROM comments c JOIN users u ON u.id = c.author_id "
-            "WHERE c.ticket_id BETWEEN ? AND ? ORDER BY c.ticket_id, c.id",
-            span,
-        ):
-            comments.setdefault(tid, []).append(
-                Comment(cid, author, body, bool(internal), created)
-            )
-        attachments: dict[int, list[StoredAttachment]] = {}
-        for r in conn.execute(
-            "SELECT a.ticket_id, a.id, a.comment_id, u.email, a.name, a.size, a.sha256, "
-            "a.content, a.created_at FROM attachments a "
-            "LEFT JOIN users u ON u.id = a.uploader_id WHERE a.ticket_id BETWEEN ? AND ? "
-            "ORDER BY a.ticket_id, a.id",
-            span,
-        ):
-            attachments.setdefault(r[0], []).append(
-                StoredAttachment(r[1], r[2], r[3], r[4], r[5], r[6], bytes(r[7]), r[8])
-            )
-        history: dict[int, list[HistoryEntry]] = {}
-        for r in conn.execute(
-            "SELECT h.ticket_id, h.id, h.at, u.email, h.event, h.from_status, h.to_status, "
-            "h.detail FROM history h LEFT JOIN users u ON u.id = h.actor_id "
-            "WHERE h.ticket_id BETWEEN ? AND ? ORDER BY h.ticket_id, h.id",
-            span,
-        ):
-            history.setdefault(r[0], []).append(
-                HistoryEntry(r[1], r[2], r[3], r[4], r[5], r[6],
-                             json.loads(r[7]) if r[7] else {})
-            )
-        for t, reminded in tickets:
-            yield Bundle(
-                ticket=t,
-                reminded_for=reminded,
-                participants=participants.get(t.id, []),
-                comments=comments.get(t.id, []),
-                attachments=attachments.get(t.id, []),
-                history=history.get(t.id, []),
-            )
-        after = span[1]
