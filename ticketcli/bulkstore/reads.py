@@ -107,13 +107,6 @@ def visible_ticket_ids(store: Store, viewer: User, after: int, limit: int) -> li
     return [int(r[0]) for r in rows]
 
 
-def reminded_for(store: Store, ticket_id: int) -> str | None:
-    row = store.conn.execute(
-        "SELECT reminded_for FROM tickets WHERE id = ?", (ticket_id,)
-    ).fetchone()
-    return None if row is None or row[0] is None else str(row[0])
-
-
 def attachment_files(store: Store, ids: Sequence[int]) -> dict[int, tuple[int | None, bytes]]:
     """(comment id, content) of attachments by id."""
     found: dict[int, tuple[int | None, bytes]] = {}
