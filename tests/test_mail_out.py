@@ -569,3 +569,33 @@ def test_a_database_from_before_email_is_upgraded(tmp_path: Path) -> None:
         assert con.execute("SELECT value FROM meta WHERE key = 'mail_desk_id'").fetchone()
     finally:
         con.close()
+
+
+def test_a_message_is_rendered_when_sent_and_kept_as_sent(desk: Desk, smtp: Server,
+                                                         tmp_path: Path) -> None:
+    """The outbox holds what to tell; the text comes from the templates when a sender
+    takes the message, and what was sent stays as sent."""
+    config = write_config(tmp_path / "c.toml", smtp.port)
+    tid = desk.open("Printer on fire", as_=CUSTOMER)
+    desk.run("comment", str(tid), "Unplug it", as_=AGENT)
+    with sqlite3.connect(desk.db) as conn:
+        stored = conn.execute("SELECT subject, body FROM outbox").fetchall()
+    conn.close()
+    assert stored == [("", ""), ("", "")]
+    template = tmp_path / "reply.txt"
+    template.write_text("Subject: News on $title\n\n$recipient: $body\n")
+    desk.run("notify", "template", "set", "reply", "--file", str(template))  # after the reply
+    pending = outbox(desk)  # shown as it would be sent now
+    assert pending[1]["subject"] == f"[#{tid}] News on Printer on fire"
+    assert pending[1]["body"] == "Anna: Unplug it\n"
+
+    assert "2 sent" in send(desk, config).stderr
+    reply = next(m for m in smtp.inbox.messages() if "Unplug it" in m.get_content())
+    assert reply["Subject"] == f"[#{tid}] News on Printer on fire"
+    assert reply.get_content().replace("\r\n", "\n") == "Anna: Unplug it\n"
+
+    template.write_text("Subject: Something else\n\n$body\n")
+    desk.run("notify", "template", "set", "reply", "--file", str(template))
+    kept = outbox(desk)[1]
+    assert (kept["state"], kept["subject"], kept["body"]) == (
+        "sent", f"[#{tid}] News on Printer on fire", "Anna: Unplug it\n")

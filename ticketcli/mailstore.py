@@ -65,7 +65,8 @@ class OutboxMessage:
 
 
 class NewMessage(NamedTuple):
-    """One rendered message for one recipient, ready to enqueue."""
+    """One message for one recipient, ready to enqueue: what to tell them (``data``);
+    its text is rendered when a sender takes it (see ``mail.outbox.render_claimed``)."""
 
     recipient_id: int
     address: str
@@ -73,8 +74,6 @@ class NewMessage(NamedTuple):
     lang: str
     kind: str
     data: dict[str, Any]
-    subject: str
-    body: str
 
 
 @dataclass(frozen=True)
@@ -248,10 +247,9 @@ class MailStore:
         self.conn.executemany(
             "INSERT OR IGNORE INTO outbox(ticket_id, history_id, recipient_id, address, "
             "name, lang, kind, data, subject, body, state, attempts, next_attempt_at, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', '', 'pending', 0, ?, ?)",
             [(ticket_id, history_id, m.recipient_id, m.address, m.name, m.lang, m.kind,
-              _dump(m.data), m.subject, m.body,
-              now, now)
+              _dump(m.data), now, now)
              for history_id, ticket_id, m, now in messages],
         )
         return self.conn.total_changes - before
@@ -265,12 +263,19 @@ class MailStore:
         )
         return [_message(r) for r in rows]
 
-    def rewrite(self, outbox_id: int, data: dict[str, Any], subject: str, body: str) -> None:
+    def rewrite(self, outbox_id: int, data: dict[str, Any]) -> None:
+        """New contents for a message no sender has taken yet (rendered when one does)."""
         self.conn.execute(
-            "UPDATE outbox SET data = ?, subject = ?, body = ? "
+            "UPDATE outbox SET data = ?, subject = '', body = '' "
             "WHERE id = ? AND state = 'pending' AND attempts = 0",
-            (json.dumps(data, ensure_ascii=False, sort_keys=True), subject, body, outbox_id),
+            (json.dumps(data, ensure_ascii=False, sort_keys=True), outbox_id),
         )
+
+    def set_text(self, texts: Sequence[tuple[int, str, str]]) -> None:
+        """Keep the rendered (outbox id, subject, body) of messages being sent: what
+        was sent stays as it was sent, whatever templates say later."""
+        self.conn.executemany("UPDATE outbox SET subject = ?, body = ? WHERE id = ?",
+                              [(subject, body, i) for i, subject, body in texts])
 
     def message(self, outbox_id: int) -> OutboxMessage | None:
         row = self.conn.execute(

@@ -110,9 +110,12 @@ def list_(
         raise UsageError("--limit must be 0 or more")
     store = c.store()
     _staff(c.actor().staff, "see the outbox")
+    from ..mail.outbox import rendered
     from ..output import render_rows
 
-    rows = MailStore(store).messages(states=state or [], ticket_id=ticket, limit=limit or None)
+    ms = MailStore(store)
+    rows = rendered(store, ms, ms.messages(states=state or [], ticket_id=ticket,
+                                           limit=limit or None))
     records = [
         {
             "id": m.id, "ticket": m.ticket_id, "recipient": m.address, "kind": m.kind,

@@ -1,10 +1,13 @@
 """The outbox subscriber: events the customer side should hear about become messages.
 
-:func:`enqueue` runs inside the transaction of every recorded event (it is
+:func:`enqueue_many` runs inside the transaction of every recorded event (it is
 registered in :mod:`ticketcli.events`). For the events that concern the
-customer side it renders one message per recipient, in the recipient's
-language, and inserts it into the outbox; the event and its messages commit
-together or not at all.
+customer side it writes one message per recipient, in the recipient's
+language, into the outbox; the event and its messages commit together or not
+at all. A message holds what to tell (its ``data``); its text is rendered from
+the templates when a sender takes it (:func:`render_claimed`), so a run that
+closes a hundred thousand tickets renders nothing, and a template fixed before
+the mail goes out applies to it.
 
 Recipients are the requester and the participants, never the person who
 acted, with one exception: the opening confirmation always goes to the
@@ -18,11 +21,12 @@ This module must stay cheap to import: no ``email``, no ``smtplib``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from ..errors import NotFound
 from ..events import Recorded
-from ..mailstore import Event, MailStore, NewMessage
+from ..mailstore import Event, MailStore, NewMessage, OutboxMessage
 from ..store import Store, User
 from ..store.tickets import TicketHead
 from . import templates
@@ -124,7 +128,7 @@ def _messages(store: Store, ms: MailStore, look: _Lookup, ev: Event) -> list[New
                 look.langs[user.id] = lang
     if not people:
         return []
-    return _render_all(store, ms, kind, base, people, look.langs)
+    return _for_each(ms, kind, base, people, look.langs)
 
 
 def _display(user: User) -> str:
@@ -146,22 +150,42 @@ def _audience(look: _Lookup, ticket: TicketHead, actor_id: int | None, *,
     ]
 
 
-def _render_all(store: Store, ms: MailStore, kind: str, base: dict[str, Any],
-                people: list[User], langs: dict[int, str]) -> list[NewMessage]:
-    wf = store.workflow()
+def _for_each(ms: MailStore, kind: str, base: dict[str, Any], people: list[User],
+              langs: dict[int, str]) -> list[NewMessage]:
     default = ms.default_lang()
+    return [
+        NewMessage(user.id, user.email, user.name, langs.get(user.id) or default, kind,
+                   {**base, "recipient": _display(user)})
+        for user in people
+    ]
+
+
+def rendered(store: Store, ms: MailStore, rows: Sequence[OutboxMessage]) -> list[OutboxMessage]:
+    """The rows with their subject and body: as sent, or rendered now from the
+    templates for those not taken by a sender yet."""
+    wf = store.workflow()
     out = []
-    for user in people:
-        lang = langs.get(user.id) or default
-        data = {**base, "recipient": _display(user)}
-        subject, body = templates.render(kind, lang, data, wf, ms.template(kind, lang))
-        out.append(NewMessage(user.id, user.email, user.name, lang, kind, data, subject, body))
+    for row in rows:
+        if not row.body:
+            subject, body = templates.render(row.kind, row.lang, row.data, wf,
+                                             ms.template(row.kind, row.lang))
+            row = replace(row, subject=subject, body=body)
+        out.append(row)
     return out
 
 
-def _rerender(store: Store, ms: MailStore, lead: Event, change: dict[str, Any]) -> set[int]:
+def render_claimed(store: Store, ms: MailStore,
+                   rows: Sequence[OutboxMessage]) -> list[OutboxMessage]:
+    """:func:`rendered`, keeping the text of newly rendered rows (inside the claim's
+    transaction): a message is sent, and retried, as it was first rendered."""
+    out = rendered(store, ms, rows)
+    ms.set_text([(r.id, r.subject, r.body) for r, old in zip(out, rows, strict=True)
+                 if not old.body])
+    return out
+
+
+def _merge(ms: MailStore, lead: Event, change: dict[str, Any]) -> set[int]:
     """Merge ``change`` into the lead event's messages not yet sent; their recipients."""
-    wf = store.workflow()
     covered: set[int] = set()
     for m in ms.pending_for_event(lead.id):
         data = dict(m.data)
@@ -169,8 +193,7 @@ def _rerender(store: Store, ms: MailStore, lead: Event, change: dict[str, Any]) 
             data["attachments"] = [*data.get("attachments", []), change["attachment"]]
         else:
             data.update(change)
-        subject, body = templates.render(m.kind, m.lang, data, wf, ms.template(m.kind, m.lang))
-        ms.rewrite(m.id, data, subject, body)
+        ms.rewrite(m.id, data)
         covered.add(m.recipient_id)
     return covered
 
@@ -185,7 +208,7 @@ def _fold_status(store: Store, ms: MailStore, ev: Event) -> set[int]:
     change = {"change": {"from": ev.from_status, "to": ev.to_status}, "status": ev.to_status}
     if ev.detail.get("resolution"):
         change["resolution"] = ev.detail["resolution"]
-    return _rerender(store, ms, lead, change)
+    return _merge(ms, lead, change)
 
 
 def _fold_attachment(store: Store, ms: MailStore, ev: Event) -> None:
@@ -194,4 +217,4 @@ def _fold_attachment(store: Store, ms: MailStore, ev: Event) -> None:
         return  # a file on an internal note is staff-only
     lead = ms.lead_event(ev.ticket_id, ev.id, ev.actor_id, ev.at)
     if lead is not None and ev.detail.get("name"):
-        _rerender(store, ms, lead, {"attachment": str(ev.detail["name"])})
+        _merge(ms, lead, {"attachment": str(ev.detail["name"])})

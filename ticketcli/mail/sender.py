@@ -34,6 +34,7 @@ from ..errors import ConfigError, ExitCode, TicketError
 from ..mailstore import MailStore, OutboxMessage
 from ..store import Store
 from .compose import compose
+from .outbox import render_claimed
 from .settings import MailSettings
 
 LEASE = timedelta(minutes=10)
@@ -245,7 +246,8 @@ def send_pending(store: Store, settings: MailSettings, clock: Callable[[], datet
             size = BATCH if limit is None else min(BATCH, limit - tried)
             now = clock()
             with store.write():
-                rows = ms.claim(iso(now), iso(now + LEASE), size, token)
+                rows = render_claimed(store, ms, ms.claim(iso(now), iso(now + LEASE), size,
+                                                          token))
             if not rows:
                 break
             claimed_at = time.monotonic()
