@@ -420,6 +420,9 @@ def close_stale(db: Path, work: Path) -> dict[str, float]:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{copy}{suffix}").unlink(missing_ok=True)
     shutil.copyfile(db, copy)
+    # A cron job meets a file at rest: the copy's write-back must not land in the run
+    # (it made a batch stall for tens of milliseconds now and then).
+    os.sync()
     report = work / "stale-report.json"
     env = base_env()
     env["BENCH_REPORT"] = str(report)
