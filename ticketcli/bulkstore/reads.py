@@ -64,7 +64,7 @@ class Bundle:
 
 # The store's columns of a ticket, then the clock value its last reminder was for.
 _EXPORT_TICKET_SQL = (
-    "SELECT " + Store._TICKET_COLS + ", t.reminded_for" + Store._TICKET_FROM
+    "SELECT " + Store.TICKET_COLUMNS + ", t.reminded_for" + Store.TICKET_FROM
 )
 
 
@@ -134,7 +134,7 @@ def all_bundles(store: Store, chunk: int = 1000) -> Iterator[Bundle]:
         ).fetchall()
         if not rows:
             return
-        tickets = [(Store._ticket(r[:20]), r[20]) for r in rows]
+        tickets = [(Store.ticket_from_row(r[:20]), r[20]) for r in rows]
         span = (tickets[0][0].id, tickets[-1][0].id)
         participants: dict[int, list[Participation]] = {}
         for tid, email, added in conn.execute(

@@ -151,10 +151,10 @@ class Store(TicketStore):
         match = self._match(words)
         where, params = self._where(q._replace(search=None))
         size = min(q.limit, 2**62) + 1
-        from_fts = self._TICKET_FROM.replace(
+        from_fts = self.TICKET_FROM.replace(
             " FROM tickets t ", " FROM tickets_fts f JOIN tickets t ON t.id = f.rowid ", 1)
         rows = self.conn.execute(
-            "SELECT " + self._TICKET_COLS + from_fts  # noqa: S608 (fixed SQL fragments only)
+            "SELECT " + self.TICKET_COLUMNS + from_fts  # noqa: S608 (fixed SQL fragments only)
             + "WHERE tickets_fts MATCH ? AND " + where + " ORDER BY f.rowid DESC LIMIT ?",
             [match, *params, size],
         ).fetchall()
@@ -176,13 +176,13 @@ class Store(TicketStore):
         for start in range(0, len(extra), 500):
             chunk = extra[start:start + 500]
             rows += self.conn.execute(
-                "SELECT " + self._TICKET_COLS + self._TICKET_FROM  # noqa: S608 (fixed)
+                "SELECT " + self.TICKET_COLUMNS + self.TICKET_FROM  # noqa: S608 (fixed)
                 + f"WHERE t.id IN ({', '.join('?' * len(chunk))}) AND " + where,
                 [*chunk, *params],
             ).fetchall()
         rows.sort(key=lambda r: -int(r[0]))
         more = len(rows) > q.limit
-        return [self._ticket(r) for r in rows[: q.limit]], more
+        return [self.ticket_from_row(r) for r in rows[: q.limit]], more
 
     def _list_in_groups(self, q: TicketQuery, literal: bool) -> tuple[list[Ticket], bool]:
         """A page sorted by status or priority in the workflow's order: one indexed
@@ -192,7 +192,7 @@ class Store(TicketStore):
         column = SORT_KEYS[q.sort]
         values = list(q.order[q.sort])
         direction = "DESC" if q.descending else "ASC"
-        select = "SELECT " + self._TICKET_COLS + self._TICKET_FROM + "WHERE " + where
+        select = "SELECT " + self.TICKET_COLUMNS + self.TICKET_FROM + "WHERE " + where
         groups: list[tuple[str, list[Any]]] = [(f" AND {column} = ?", [v]) for v in values]
         if q.descending:
             groups.reverse()
@@ -208,7 +208,7 @@ class Store(TicketStore):
             if len(rows) >= size:
                 break
         limit = size - 1
-        return [self._ticket(r) for r in rows[:limit]], len(rows) > limit
+        return [self.ticket_from_row(r) for r in rows[:limit]], len(rows) > limit
 
     # A last word standing for more words than this is searched as a prefix.
     MAX_EXPANSION = 64
@@ -261,7 +261,7 @@ class Store(TicketStore):
             order_params = []
         direction = "DESC" if q.descending else "ASC"
         sql = (
-            "SELECT " + self._TICKET_COLS + self._TICKET_FROM + "WHERE " + where
+            "SELECT " + self.TICKET_COLUMNS + self.TICKET_FROM + "WHERE " + where
             + f" ORDER BY {key} {direction}"
             + ("" if q.sort == "id" else f", t.id {direction}")
         )
@@ -271,7 +271,7 @@ class Store(TicketStore):
             params.append(min(q.limit, 2**62) + 1)
         rows = self.conn.execute(sql, params).fetchall()
         more = bool(q.limit) and len(rows) > (q.limit or 0)
-        return [self._ticket(r) for r in rows[: q.limit or None]], more
+        return [self.ticket_from_row(r) for r in rows[: q.limit or None]], more
 
     def count_matching(self, q: TicketQuery) -> int:
         try:

@@ -24,30 +24,32 @@ class TicketHead(NamedTuple):
 
 
 class TicketStore(PeopleStore):
-    _TICKET_COLS = (
+    # A Ticket as one row: SELECT TICKET_COLUMNS + TICKET_FROM ..., then
+    # ticket_from_row (the listings and the export read tickets this way).
+    TICKET_COLUMNS = (
         "t.id, t.title, t.description, t.status, t.phase, t.priority, t.category, "
         "t.requester_id, r.email, t.assignee_id, a.email, t.org_id, o.name, t.resolution, "
         "t.fields, t.follow_up_of, t.created_at, t.updated_at, t.status_changed_at, "
         "t.activity_at"
     )
-    _TICKET_FROM = (
+    TICKET_FROM = (
         " FROM tickets t JOIN users r ON r.id = t.requester_id "
         "LEFT JOIN users a ON a.id = t.assignee_id LEFT JOIN orgs o ON o.id = t.org_id "
     )
 
     @staticmethod
-    def _ticket(row: Sequence[Any]) -> Ticket:
+    def ticket_from_row(row: Sequence[Any]) -> Ticket:
         values = list(row)
         values[14] = json.loads(values[14] or "{}")
         return Ticket(*values)
 
     def ticket(self, ticket_id: int) -> Ticket:
         row = self.conn.execute(
-            "SELECT " + self._TICKET_COLS + self._TICKET_FROM + "WHERE t.id = ?", (ticket_id,)
+            "SELECT " + self.TICKET_COLUMNS + self.TICKET_FROM + "WHERE t.id = ?", (ticket_id,)
         ).fetchone()
         if row is None:
             raise NotFound(f"ticket {ticket_id} not found")
-        return self._ticket(row)
+        return self.ticket_from_row(row)
 
     def ticket_heads(self, ids: Sequence[int], *,
                      description: bool = False) -> dict[int, TicketHead]:
