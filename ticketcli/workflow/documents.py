@@ -25,6 +25,7 @@ from .model import (
 
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 
+
 class _Checker:
     def __init__(self) -> None:
         self.problems: list[str] = []
@@ -40,6 +41,27 @@ def _str_list(c: _Checker, where: str, value: object) -> list[str]:
         c.add(where, "must be a list of strings")
         return []
     return list(value)
+
+
+def _tables(c: _Checker, data: dict[str, Any], name: str) -> list[tuple[str, dict[str, Any]]]:
+    """The tables of the array ``name`` (moves, replies, stale), each with where it is."""
+    raw = data.get(name, [])
+    if not isinstance(raw, list):
+        c.add(name, "must be an array of tables")
+        return []
+    found = []
+    for i, spec in enumerate(raw):
+        if isinstance(spec, dict):
+            found.append((f"{name}[{i}]", spec))
+        else:
+            c.add(f"{name}[{i}]", "must be a table")
+    return found
+
+
+def _only(c: _Checker, where: str, spec: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    for k in spec:
+        if k not in allowed:
+            c.add(f"{where}.{k}", "unknown key")
 
 
 def _known(c: _Checker, where: str, keys: list[str], statuses: dict[str, Status]) -> None:
@@ -111,9 +133,7 @@ def _build(data: dict[str, Any]) -> tuple[Workflow | None, list[str]]:
         for lang in LANGUAGES:
             if lang not in labels:
                 c.add(f"{where}.label.{lang}", "missing")
-        for k in spec:
-            if k not in ("phase", "final", "label"):
-                c.add(f"{where}.{k}", "unknown key")
+        _only(c, where, spec, ("phase", "final", "label"))
         statuses[key] = Status(key, str(phase), final, {str(k): str(v) for k, v in labels.items()})
 
     initial = data.get("initial")
@@ -124,15 +144,7 @@ def _build(data: dict[str, Any]) -> tuple[Workflow | None, list[str]]:
         c.add("initial", "must be an active, non-final status")
 
     moves: list[Move] = []
-    raw_moves = data.get("moves", [])
-    if not isinstance(raw_moves, list):
-        c.add("moves", "must be an array of tables")
-        raw_moves = []
-    for i, spec in enumerate(raw_moves):
-        where = f"moves[{i}]"
-        if not isinstance(spec, dict):
-            c.add(where, "must be a table")
-            continue
+    for where, spec in _tables(c, data, "moves"):
         roles = _str_list(c, f"{where}.roles", spec.get("roles", []))
         for r in roles:
             if r not in SIDES:
@@ -149,21 +161,11 @@ def _build(data: dict[str, Any]) -> tuple[Workflow | None, list[str]]:
         for s in sources:
             if s in statuses and statuses[s].final:
                 c.add(f"{where}.from", f"{s!r} is final; no move can leave it")
-        for k in spec:
-            if k not in ("roles", "from", "to"):
-                c.add(f"{where}.{k}", "unknown key")
+        _only(c, where, spec, ("roles", "from", "to"))
         moves.append(Move(frozenset(roles), frozenset(sources), frozenset(targets)))
 
     replies: list[ReplyRule] = []
-    raw_replies = data.get("replies", [])
-    if not isinstance(raw_replies, list):
-        c.add("replies", "must be an array of tables")
-        raw_replies = []
-    for i, spec in enumerate(raw_replies):
-        where = f"replies[{i}]"
-        if not isinstance(spec, dict):
-            c.add(where, "must be a table")
-            continue
+    for where, spec in _tables(c, data, "replies"):
         by = spec.get("by")
         if by not in REPLY_SIDES:
             c.add(f"{where}.by", f"must be one of {', '.join(REPLY_SIDES)}")
@@ -178,21 +180,11 @@ def _build(data: dict[str, Any]) -> tuple[Workflow | None, list[str]]:
         if not isinstance(to, str) or to not in statuses:
             c.add(f"{where}.to", "must name one of the statuses")
             to = initial
-        for k in spec:
-            if k not in ("by", "in", "to"):
-                c.add(f"{where}.{k}", "unknown key")
+        _only(c, where, spec, ("by", "in", "to"))
         replies.append(ReplyRule(str(by), frozenset(within), str(to)))
 
     stale: list[StaleRule] = []
-    raw_stale = data.get("stale", [])
-    if not isinstance(raw_stale, list):
-        c.add("stale", "must be an array of tables")
-        raw_stale = []
-    for i, spec in enumerate(raw_stale):
-        where = f"stale[{i}]"
-        if not isinstance(spec, dict):
-            c.add(where, "must be a table")
-            continue
+    for where, spec in _tables(c, data, "stale"):
         sources = _str_list(c, f"{where}.from", spec.get("from", []))
         _known(c, f"{where}.from", sources, statuses)
         if not sources:
@@ -224,9 +216,7 @@ def _build(data: dict[str, Any]) -> tuple[Workflow | None, list[str]]:
         since = spec.get("since", "requester_activity")
         if since not in SINCE:
             c.add(f"{where}.since", f"must be one of {', '.join(SINCE)}")
-        for k in spec:
-            if k not in ("from", "after", "since", "to", "remind_after"):
-                c.add(f"{where}.{k}", "unknown key")
+        _only(c, where, spec, ("from", "after", "since", "to", "remind_after"))
         stale.append(StaleRule(tuple(sources), after, str(since), str(to), remind))
 
     priorities = _str_list(c, "priorities", data.get("priorities", []))
