@@ -7,7 +7,6 @@ moment the cron job runs.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,8 +14,6 @@ from typing import Any
 
 import pytest
 from conftest import ADMIN, AGENT, CUSTOMER, OTHER, Desk, make_desk
-
-from ticketcli.context import Context
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 COLLEAGUE = "carla@example.com"  # Acme, like CUSTOMER
@@ -42,8 +39,8 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
-    # Every run builds its Context with ticketcli.context.open_context; give it the fake clock.
-    monkeypatch.setattr("ticketcli.context.Context", functools.partial(Context, clock=fake))
+    # Every run's Context reads the time from ticketcli.context.utcnow unless told otherwise.
+    monkeypatch.setattr("ticketcli.context.utcnow", fake)
     return fake
 
 

@@ -37,7 +37,7 @@ class Context:
         stderr: IO[str] | None = None,
         stdin: IO[str] | None = None,
         is_tty: bool = False,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.env: Mapping[str, str] = dict(os.environ) if env is None else env
         self.db_option = db_option
@@ -48,7 +48,7 @@ class Context:
         self.stderr: IO[str] = sys.stderr if stderr is None else stderr
         self.stdin: IO[str] = sys.stdin if stdin is None else stdin
         self.is_tty = is_tty
-        self.clock = clock
+        self.clock: Callable[[], datetime] = clock or utcnow  # looked up per run
         self._config: dict[str, Any] | None = None
         self._store: Store | None = None
         self._actor: User | None = None
