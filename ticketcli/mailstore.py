@@ -343,29 +343,24 @@ class MailStore:
         return held
 
     def mark_sent(self, outbox_id: int, token: str, now: str) -> bool:
-        cur = self.conn.execute(
-            "UPDATE outbox SET state = 'sent', sent_at = ?, lease_until = NULL, "
-            "attempts = attempts + 1, last_error = NULL "
-            "WHERE id = ? AND state = 'sending' AND claimed_by = ?",
-            (now, outbox_id, token),
-        )
-        return cur.rowcount > 0
+        return self._settle(outbox_id, token, "state = 'sent', sent_at = ?, last_error = NULL",
+                            [now])
 
     def mark_retry(self, outbox_id: int, token: str, error: str, next_at: str) -> bool:
-        cur = self.conn.execute(
-            "UPDATE outbox SET state = 'pending', attempts = attempts + 1, last_error = ?, "
-            "next_attempt_at = ?, lease_until = NULL, claimed_by = NULL "
-            "WHERE id = ? AND state = 'sending' AND claimed_by = ?",
-            (error, next_at, outbox_id, token),
-        )
-        return cur.rowcount > 0
+        return self._settle(outbox_id, token, "state = 'pending', last_error = ?, "
+                            "next_attempt_at = ?, claimed_by = NULL", [error, next_at])
 
     def mark_failed(self, outbox_id: int, token: str, error: str) -> bool:
+        return self._settle(outbox_id, token, "state = 'failed', last_error = ?, "
+                            "claimed_by = NULL", [error])
+
+    def _settle(self, outbox_id: int, token: str, assignments: str,
+                params: list[str]) -> bool:
+        """End an attempt on a message this sender holds; False if it holds it no more."""
         cur = self.conn.execute(
-            "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?, "
-            "lease_until = NULL, claimed_by = NULL "
-            "WHERE id = ? AND state = 'sending' AND claimed_by = ?",
-            (error, outbox_id, token),
+            f"UPDATE outbox SET {assignments}, attempts = attempts + 1, "  # noqa: S608 (fixed)
+            "lease_until = NULL WHERE id = ? AND state = 'sending' AND claimed_by = ?",
+            (*params, outbox_id, token),
         )
         return cur.rowcount > 0
 
