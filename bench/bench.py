@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 import json
 import os
@@ -442,7 +443,7 @@ def close_stale(db: Path, work: Path) -> dict[str, float]:
     figures["closed"] = len(done.stdout.split())
     for suffix in ("", "-wal", "-shm"):
         Path(f"{copy}{suffix}").unlink(missing_ok=True)
-    return figures
+    return {k: float(v) for k, v in figures.items()}
 
 
 # -- figures ------------------------------------------------------------------------------
@@ -637,14 +638,16 @@ class Bench:
         self.check(got["id"] == ids[0], f"[{n}] show {ids[0]}")
         target = "1M within 1.5x of 10k"
         with StoreClock() as clock:
-            whole, query = timed(lambda: cli("show", str(next(shown)), "--format", "json"),
-                                 reps, clock)
+            def show_one() -> str:
+                return cli("show", str(next(shown)), "--format", "json")
+
+            whole, query = timed(show_one, reps, clock)
             self.put("show ID", target, n, Figure(query))
             self.commands.setdefault("show ID", Row("show ID", "")).cells[n] = \
                 Figure(whole).text()
             for name, args in LIST_QUERIES:
-                whole, query = timed(lambda a=args: cli("list", *a, "--format", "json"), reps,
-                                     clock)
+                whole, query = timed(functools.partial(cli, "list", *args, "--format", "json"),
+                                     reps, clock)
                 self.put(name, target + ("; < 50 ms" if COMMON in name else ""), n,
                          Figure(query))
                 self.commands.setdefault(name, Row(name, "")).cells[n] = Figure(whole).text()
@@ -754,10 +757,11 @@ class Bench:
               file=self.out)
         print("|" + "-" * (width + 2) + "|" + "|".join("-" * (w + 2) for w in cw) + "|",
               file=self.out)
-        for r in names:
-            cells = [self.commands[r].cells.get(s, "").ljust(w)
+        for command in names:
+            cells = [self.commands[command].cells.get(s, "").ljust(w)
                      for s, w in zip(self.sizes, cw, strict=True)]
-            print("| " + r.ljust(width) + " | " + " | ".join(cells) + " |", file=self.out)
+            print("| " + command.ljust(width) + " | " + " | ".join(cells) + " |",
+                  file=self.out)
         slow = [name for name, r in self.rows.items() if r.verdict.startswith("MISS")
                 and self.plans.get(name)]
         if slow:
@@ -795,7 +799,7 @@ def main(argv: Sequence[str] | None = None, out: Any = None) -> int:
         keep: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
     else:
         keep = tempfile.TemporaryDirectory(prefix="ticketcli-bench-")
-        work = Path(keep.name)  # type: ignore[attr-defined]
+        work = Path(keep.name)
     with keep:
         bench = Bench(sizes, max(1, args.reps), work, out)
         bench.startup()
