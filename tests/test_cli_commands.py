@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ADMIN, AGENT, CUSTOMER, OTHER, Desk, make_desk
+from conftest import ADMIN, AGENT, CUSTOMER, OTHER, Desk, dump, make_desk
 
 ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
@@ -78,6 +78,17 @@ def test_init_refuses_to_overwrite_a_database_with_tickets(desk: Desk) -> None:
     # Still the standard workflow, still the ticket.
     assert desk.status(tid) == "new"
     assert desk.ticket(tid)["title"] == "Keep me"
+
+
+def test_only_an_admin_may_init_a_desk_in_use(desk: Desk) -> None:
+    before = dump(desk.db)
+    for actor in (CUSTOMER, AGENT, "ghost@example.com"):
+        result = desk.run("init", "--preset", "basic", as_=actor, expect=4)
+        assert result.stderr.startswith("Error:"), result.stderr
+    assert dump(desk.db) == before
+    # The admin may still choose another workflow while the desk holds no tickets.
+    desk.run("init", "--preset", "basic")
+    assert desk.status(desk.open("Hello")) == "in_progress"
 
 
 def test_init_unknown_preset_is_a_usage_error(tmp_path: Path) -> None:

@@ -130,6 +130,13 @@ def test_if_status_mismatch_is_a_conflict(desk: Desk, tid: int, command: str) ->
     assert "new" in message
 
 
+@pytest.mark.parametrize("command", ["set-status", "comment"])
+def test_unknown_if_status_is_a_usage_error(desk: Desk, tid: int, command: str) -> None:
+    args = ("open",) if command == "set-status" else ("hello",)
+    message = fails(desk, command, str(tid), *args, "--if-status", "bogus", code=2, as_=AGENT)
+    assert "--if-status" in message and "bogus" in message
+
+
 # -- people and emails ---------------------------------------------------------------------------
 
 
@@ -233,6 +240,22 @@ def test_bad_options(desk: Desk, tid: int) -> None:
     fails(desk, "close-stale", "--limit", "-3", code=2)
     fails(desk, "user", "add", "z@example.com", "--role", "root", code=2)
     fails(desk, "org", "add", "   ", code=2)
+
+
+def test_customers_may_not_run_close_stale(desk: Desk, tid: int) -> None:
+    """close-stale would close tickets a customer cannot see, and list their ids."""
+    desk.run("set-status", str(tid), "solved", as_=AGENT)
+    for extra in ((), ("--dry-run", "--format", "ids")):
+        message = fails(desk, "close-stale", "--now", "2099-01-01T00:00:00Z", *extra, code=4,
+                        as_=CUSTOMER)
+        assert "customer" in message
+    # Staff, and cron under a name that is nobody on the desk, run it.
+    result = desk.run("close-stale", "--now", "2099-01-01T00:00:00Z", "--format", "ids",
+                      "--dry-run", as_="cron@localhost")
+    assert result.stdout.split() == [str(tid)]
+    result = desk.run("close-stale", "--now", "2099-01-01T00:00:00Z", "--format", "ids",
+                      as_=AGENT)
+    assert result.stdout.split() == [str(tid)]
 
 
 def test_unknown_org_for_a_user_is_not_found(desk: Desk, tid: int) -> None:

@@ -113,6 +113,15 @@ def move_side(actor: User, ticket: Ticket) -> str:
     return "requester" if actor.id == ticket.requester_id else "participant"
 
 
+def _known_if_status(wf: Workflow, if_status: str | None) -> None:
+    """An ``--if-status`` the workflow does not know is a usage error, not a conflict."""
+    if if_status is not None:
+        try:
+            wf.status(if_status)
+        except UsageError as e:
+            raise UsageError(f"--if-status: {e.message}") from None
+
+
 def _check_if_status(ticket: Ticket, if_status: str | None) -> None:
     if if_status is not None and ticket.status != if_status:
         raise Conflict(
@@ -322,6 +331,7 @@ def comment(store: Store, actor: User, now: str, ticket_id: int, *, body: str,
         raise PermissionDenied("only agents and admins may write internal notes")
     if status is not None:
         wf.status(status)
+    _known_if_status(wf, if_status)
     with store.write():
         ticket = visible(store, actor, ticket_id)
         _check_if_status(ticket, if_status)
@@ -358,6 +368,7 @@ def set_status(store: Store, actor: User, now: str, ticket_id: int, status: str,
         note = check_body(note, "note")
         if not note.strip():
             raise UsageError("--note needs some text")
+    _known_if_status(wf, if_status)
     with store.write():
         ticket = visible(store, actor, ticket_id)
         _check_if_status(ticket, if_status)

@@ -8,6 +8,7 @@ import typer
 
 from ..completion import presets
 from ..errors import TicketError
+from ..people import require_admin, resolve_actor
 from ..workflow import PRESETS, load_preset, parse_duration
 from . import context
 
@@ -28,7 +29,8 @@ def init(
 ) -> None:
     """Create the database and store the workflow every user and cron job will follow.
 
-    Refuses to replace the workflow of a database that already holds tickets.
+    Refuses to replace the workflow of a database that already holds tickets;
+    on a desk with people, only an admin may run it.
 
     \b
     Examples:
@@ -48,6 +50,10 @@ def init(
         wf = wf.with_stale_after(seconds)
     store = c.open_store()
     with store.write():
+        if store.count_users():
+            # A desk in use: only its admins may choose its workflow again.
+            actor = resolve_actor(store, c.actor_email(), c.now_iso())
+            require_admin(actor, "replace the workflow of a desk in use")
         count = store.count_tickets()
         if count:
             raise TicketError(

@@ -7,10 +7,21 @@ from typing import Annotated
 import typer
 
 from ..clock import parse
-from ..errors import UsageError
+from ..errors import PermissionDenied, UsageError
 from ..output import render_rows
+from ..people import check_email
 from ..stale import close_stale
+from ..store import Store
 from . import FormatOption, check_format, context
+
+
+def _refuse_customers(store: Store, email: str) -> None:
+    """close-stale works for the desk, not for a person: it records no actor, and cron
+    may run it under any name, registered or not, but a customer may not run it."""
+    user = store.user_by_email(check_email(email))
+    if user is not None and not user.staff:
+        raise PermissionDenied(f"only agents and admins may run close-stale; {user.email} "
+                               "is a customer")
 
 
 def close_stale_cmd(
@@ -32,7 +43,8 @@ def close_stale_cmd(
     """Close tickets left idle past the workflow's stale rules; safe to run from cron.
 
     Each ticket is moved and recorded exactly once, even when several runs
-    overlap. Nothing to do is success.
+    overlap. Nothing to do is success. It acts for the desk (history records no
+    person); customers may not run it.
 
     \b
     Examples:
@@ -46,6 +58,7 @@ def close_stale_cmd(
         raise UsageError("--limit must be 0 or more")
     moment = parse(now) if now is not None else c.now()
     store = c.store()
+    _refuse_customers(store, c.actor_email())
     report = close_stale(store, moment, dry_run=dry_run, limit=limit)
     if quiet:
         return
