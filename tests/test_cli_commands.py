@@ -497,6 +497,30 @@ def test_set_status_resolution_service_desk(desk_factory: Any) -> None:
     assert t["resolution"] == "out_of_scope"
 
 
+def test_reopening_clears_the_resolution(desk_factory: Any) -> None:
+    desk = desk_factory("service-desk")
+    tid = desk.open("x", as_=CUSTOMER)
+    desk.run("set-status", str(tid), "resolved", "--resolution", "out_of_scope", as_=AGENT)
+    desk.run("comment", str(tid), "Still broken", as_=CUSTOMER)  # the reply reopens it
+    t = desk.ticket(tid)
+    assert (t["status"], t["resolution"]) == ("in_progress", None)
+    # Resolved again without --resolution: the workflow's default, not the old one.
+    desk.run("set-status", str(tid), "resolved", as_=AGENT)
+    assert desk.ticket(tid)["resolution"] == "done"
+    # Closing a resolved ticket keeps its resolution.
+    desk.run("set-status", str(tid), "closed", as_=AGENT)
+    assert desk.ticket(tid)["resolution"] == "done"
+
+
+def test_a_resolution_goes_with_a_resolved_status(desk_factory: Any) -> None:
+    desk = desk_factory("service-desk")
+    tid = desk.open("x", as_=CUSTOMER)
+    result = desk.run("set-status", str(tid), "in_progress", "--resolution", "done",
+                      as_=AGENT, expect=2)
+    assert result.stderr.startswith("Error:") and "resolved" in result.stderr
+    assert desk.ticket(tid)["status"] == "open"
+
+
 @pytest.mark.parametrize("command", ["set-status", "comment"])
 def test_if_status_guards_against_concurrent_change(desk: Desk, command: str) -> None:
     tid = desk.open("x", as_=CUSTOMER)

@@ -151,7 +151,9 @@ def _store_files(store: Store, actor: User, ticket_id: int, comment_id: int | No
 
 def _move(store: Store, wf: Workflow, actor_id: int | None, ticket: Ticket, target: str,
           now: str, resolution: str | None = None, reason: str | None = None) -> Change:
-    store.set_status(ticket.id, target, wf.phase_of(target), now, resolution)
+    # Work that starts again on a ticket leaves its old resolution behind.
+    store.set_status(ticket.id, target, wf.phase_of(target), now, resolution,
+                     keep_resolution=wf.status(target).resolved)
     detail: dict[str, str] = {}
     if resolution:
         detail["resolution"] = resolution
@@ -361,9 +363,15 @@ def set_status(store: Store, actor: User, now: str, ticket_id: int, status: str,
                if_status: str | None = None) -> Change | None:
     """Move a ticket by hand; returns None when it already had that status."""
     wf = store.workflow()
-    wf.status(status)
+    target = wf.status(status)
     if resolution is not None:
         wf.check_resolution(resolution)
+        if not target.resolved:
+            raise UsageError(
+                "--resolution goes with a status that ends the work ("
+                + ", ".join(s.key for s in wf.statuses.values() if s.resolved)
+                + f"); {status} is not one of them"
+            )
     if note is not None:
         note = check_body(note, "note")
         if not note.strip():

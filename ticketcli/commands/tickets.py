@@ -283,7 +283,8 @@ def set_status(
     ],
     resolution: Annotated[
         str | None, typer.Option("--resolution", metavar="R",
-                                 help="How it was resolved (e.g. done, out_of_scope).")
+                                 help="How it was resolved (e.g. done, out_of_scope); with "
+                                      "a solved, closed or cancelled status.")
     ] = None,
     note: Annotated[
         str | None, typer.Option("--note", metavar="TEXT",

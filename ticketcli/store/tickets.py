@@ -105,11 +105,14 @@ class TicketStore(PeopleStore):
         return int(cur.lastrowid or 0)
 
     def set_status(self, ticket_id: int, status: str, phase: str, now: str,
-                   resolution: str | None = None) -> None:
+                   resolution: str | None = None, *, keep_resolution: bool = True) -> None:
+        """Move a ticket; its resolution becomes ``resolution`` if given, else stays
+        (``keep_resolution``) or is cleared."""
         self.conn.execute(
             "UPDATE tickets SET status = ?, phase = ?, status_changed_at = ?, activity_at = ?, "
-            "updated_at = ?, resolution = coalesce(?, resolution) WHERE id = ?",
-            (status, phase, now, now, now, resolution, ticket_id),
+            "updated_at = ?, resolution = CASE WHEN ? THEN coalesce(?, resolution) ELSE ? END "
+            "WHERE id = ?",
+            (status, phase, now, now, now, keep_resolution, resolution, resolution, ticket_id),
         )
 
     def touch(self, ticket_id: int, now: str, *, requester_activity: bool = False) -> None:

@@ -11,6 +11,9 @@ from ..errors import Conflict, PermissionDenied, UsageError
 
 PHASES = ("new", "open", "pending", "hold", "solved", "closed", "cancelled")
 INACTIVE_PHASES = frozenset({"closed", "cancelled"})
+# Phases in which the work on a ticket is over (for now): a resolution belongs to them,
+# and a move back to any other phase takes it away.
+RESOLVED_PHASES = frozenset({"solved", "closed", "cancelled"})
 ROLES = ("customer", "agent", "admin")
 # Who a move or reply rule speaks of: staff (agents and admins), the requester side,
 # or anyone. Moves by hand belong to staff and the requester; a participant (a
@@ -70,6 +73,10 @@ class Status(NamedTuple):
     @property
     def active(self) -> bool:
         return self.phase not in INACTIVE_PHASES
+
+    @property
+    def resolved(self) -> bool:
+        return self.phase in RESOLVED_PHASES
 
 
 class Move(NamedTuple):
