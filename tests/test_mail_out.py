@@ -525,6 +525,9 @@ def test_notify_list_formats_and_filters(desk: Desk, smtp: Server, tmp_path: Pat
     assert ids == ["2", "1"]
     bad = desk.run("notify", "list", "--state", "lost", expect=2)
     assert bad.stderr.startswith("Error:")
+    desk.open("C", as_=CUSTOMER)
+    send(desk, write_config(tmp_path / "c.toml", smtp.port), "--limit", "0")  # 0: no limit
+    assert [r["state"] for r in outbox(desk)] == ["sent", "sent", "sent"]
     rows = json.loads(desk.run("notify", "list", "--format", "json").stdout)
     assert set(rows[0]) >= {"id", "ticket", "recipient", "kind", "state", "attempts",
                             "subject", "error", "sent_at", "next_attempt_at"}

@@ -32,7 +32,8 @@ LIST_COLUMNS = ["id", "ticket", "recipient", "kind", "state", "attempts", "creat
 def send(
     ctx: typer.Context,
     limit: Annotated[
-        int | None, typer.Option("--limit", metavar="N", help="Try at most N messages.")
+        int | None, typer.Option("--limit", metavar="N",
+                                 help="Try at most N messages (0: no limit).")
     ] = None,
     now: Annotated[
         str | None, typer.Option("--now", metavar="ISO-8601",
@@ -63,6 +64,8 @@ def send(
     c = context(ctx)
     if limit is not None and limit < 0:
         raise UsageError("--limit must be 0 or more")
+    if limit == 0:
+        limit = None  # as in list: 0 is no limit
     settings = load(c.config, c.env, str(c.config_path))
     fixed = parse(now) if now is not None else None
     store = c.store()

@@ -35,7 +35,8 @@ def close_stale_cmd(
                                       "a time without zone is UTC).")
     ] = None,
     limit: Annotated[
-        int | None, typer.Option("--limit", metavar="N", help="Change at most N tickets.")
+        int | None, typer.Option("--limit", metavar="N",
+                                 help="Change at most N tickets (0: no limit).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="Print nothing on success.")] = False,
     fmt: FormatOption = None,
@@ -56,6 +57,8 @@ def close_stale_cmd(
     check_format(fmt)
     if limit is not None and limit < 0:
         raise UsageError("--limit must be 0 or more")
+    if limit == 0:
+        limit = None  # as in list: 0 is no limit
     moment = parse(now) if now is not None else c.now()
     store = c.store()
     _refuse_customers(store, c.actor_email())
