@@ -273,9 +273,9 @@ def template_set(
       ticketcli notify template show opened --lang it > opened.txt
       ticketcli notify template set opened --lang it --file opened.txt
     """
+    from ..inputs import read_text
     from ..mail.templates import check_kind, check_lang, validate
     from ..mailstore import MailStore
-    from . import read_text
 
     c = context(ctx)
     check_kind(kind)

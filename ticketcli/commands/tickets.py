@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import Annotated
 
 import typer
 
-from .. import completion, views
+from .. import completion, views, writes
 from .. import tickets as uc
-from ..errors import UsageError
-from . import FormatOption, body_from, context, read_attachments
-from .bulk import confirm, parse_ids, run_each
+from . import FormatOption, context
 
 IdArg = Annotated[
     int, typer.Argument(metavar="ID", help="Ticket number.", autocompletion=completion.ticket_ids)
@@ -25,17 +22,6 @@ IfStatusOption = Annotated[
     typer.Option("--if-status", metavar="STATUS", autocompletion=completion.statuses,
                  help="Refuse (exit 5) unless the ticket is still in this status."),
 ]
-
-
-def _fields(pairs: list[str] | None) -> dict[str, str]:
-    fields: dict[str, str] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        key = key.strip()
-        if not sep or not key or not key.replace("_", "").replace("-", "").isalnum():
-            raise UsageError(f"--field takes KEY=VALUE with a simple key, not {pair!r}")
-        fields[key] = value
-    return fields
 
 
 def open_(
@@ -82,16 +68,9 @@ def open_(
       dmesg | ticketcli open "Kernel warnings" --body-file -
       ticketcli open "Still broken" --follow-up 42 --field phone=+39055123456
     """
-    c = context(ctx)
-    text = body_from(c, body, body_file, "description", required=False) or ""
-    files = read_attachments(c, attach)
-    store = c.store()
-    ticket_id = uc.open_ticket(
-        store, c.actor(), c.now_iso(), title=title, body=text, priority=priority,
-        category=category, requester=requester, fields=_fields(field), files=files,
-        follow_up=follow_up, limits=c.limits,
-    )
-    c.out(f"{ticket_id}\n")
+    writes.open_(context(ctx), title, body=body, body_file=body_file, priority=priority,
+                 category=category, requester=requester, field=field, attach=attach,
+                 follow_up=follow_up)
 
 
 def list_(
@@ -246,32 +225,8 @@ def comment(
       ticketcli comment 42 --body-file reply.txt --attach fix.patch
       ticketcli list --status pending --format ids | ticketcli comment - --body "Any news?"
     """
-    c = context(ctx)
-    words = list(args)
-    text: str | None = None
-    if body is None and body_file is None:
-        if len(words) < 2:
-            raise UsageError("give the comment as TEXT, --body TEXT or --body-file PATH")
-        text = words.pop()
-    elif body is not None:
-        text = body
-    if body_file == "-" and "-" in words:
-        raise UsageError("stdin cannot hold both the ids and the comment")
-    message = body_from(c, text, body_file, "comment", required=True)
-    assert message is not None
-    ids = parse_ids(c, words)
-    files = read_attachments(c, attach)
-    store = c.store()
-    actor = c.actor()
-    confirm(c, len(ids), "Comment on", yes or dry_run)
-
-    def act(ticket_id: int) -> uc.Change | None:
-        return uc.comment(store, actor, c.now_iso(), ticket_id, body=message,
-                          internal=internal, status=status, files=files, if_status=if_status,
-                          limits=c.limits)
-
-    with store.rehearsal() if dry_run else nullcontext():
-        run_each(c, ids, act, dry_run=dry_run, done="commented")
+    writes.comment(context(ctx), args, body=body, body_file=body_file, internal=internal,
+                   status=status, attach=attach, if_status=if_status, dry_run=dry_run, yes=yes)
 
 
 def set_status(
@@ -303,21 +258,8 @@ def set_status(
       ticketcli set-status 42 open --if-status pending
       ticketcli list --status pending --format ids | ticketcli set-status - solved --yes
     """
-    c = context(ctx)
-    if len(args) < 2:
-        raise UsageError("give one or more ticket ids and then the status")
-    *words, status = args
-    ids = parse_ids(c, words)
-    store = c.store()
-    actor = c.actor()
-    confirm(c, len(ids), f"Move to {status}", yes or dry_run)
-
-    def act(ticket_id: int) -> uc.Change | None:
-        return uc.set_status(store, actor, c.now_iso(), ticket_id, status,
-                             resolution=resolution, note=note, if_status=if_status)
-
-    with store.rehearsal() if dry_run else nullcontext():
-        run_each(c, ids, act, dry_run=dry_run, done=f"already {status}")
+    writes.set_status(context(ctx), args, resolution=resolution, note=note,
+                      if_status=if_status, dry_run=dry_run, yes=yes)
 
 
 def share(

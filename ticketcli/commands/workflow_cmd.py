@@ -8,9 +8,10 @@ import typer
 
 from .. import workflows as uc
 from ..errors import ConfigError
+from ..inputs import read_text
 from ..output import render_rows
 from ..workflow import Workflow, format_duration, load, problems
-from . import FormatOption, check_format, context, read_text, sub_app
+from . import FormatOption, check_format, context, sub_app
 
 workflow_app = sub_app(
     "The workflow every user and cron job follows: show, export, validate, import."
