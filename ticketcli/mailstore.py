@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from .store import Store
@@ -42,8 +41,7 @@ class Event(NamedTuple):
     detail: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class OutboxMessage:
+class OutboxMessage(NamedTuple):
     id: int
     ticket_id: int
     history_id: int
@@ -76,8 +74,7 @@ class NewMessage(NamedTuple):
     data: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class ThreadEntry:
+class ThreadEntry(NamedTuple):
     """A message earlier in one recipient's conversation about a ticket."""
 
     at: str
@@ -85,12 +82,12 @@ class ThreadEntry:
     message_id: str | None  # their message, as received
 
 
-@dataclass
 class _Settings:
     """What every event's messages need and rarely changes: read once per store."""
 
-    default_lang: str | None = None
-    templates: dict[tuple[str, str], tuple[str, str] | None] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.default_lang: str | None = None
+        self.templates: dict[tuple[str, str], tuple[str, str] | None] = {}
 
 
 # json.dumps(value, ensure_ascii=False, sort_keys=True), without a new encoder each time

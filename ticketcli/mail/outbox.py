@@ -21,7 +21,6 @@ This module must stay cheap to import: no ``email``, no ``smtplib``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 from ..errors import NotFound
@@ -169,7 +168,7 @@ def rendered(store: Store, ms: MailStore, rows: Sequence[OutboxMessage]) -> list
         if not row.body:
             subject, body = templates.render(row.kind, row.lang, row.data, wf,
                                              ms.template(row.kind, row.lang))
-            row = replace(row, subject=subject, body=body)
+            row = row._replace(subject=subject, body=body)
         out.append(row)
     return out
 
