@@ -13,8 +13,9 @@ What is measured, and how:
 * **import**: ``ticketcli import FILE`` in a fresh process into a new desk,
   wall time; the rate is tickets per second. The file is what ``export``
   writes: people first, then tickets with their history (no comments).
-* **start-up**: wall time of ``ticketcli show ID`` and ``ticketcli list
-  --limit 20`` on a small desk, against ``python -c "import sqlite3"``.
+* **start-up**: wall time of ``ticketcli show ID``, ``ticketcli list
+  --limit 20`` and ``ticketcli comment ID TEXT`` (a write, committed) on a
+  small desk, against ``python -c "import sqlite3"``.
 * **show, list, search**: the real command run in-process (argument parsing,
   opening the database, the query, rendering JSON), so interpreter start-up,
   which does not grow with the desk, does not hide what does. Warm cache.
@@ -562,10 +563,14 @@ class Bench:
         bare = wall([sys.executable, "-c", "import sqlite3"])
         show = wall(ticketcli(db, "show", "7"))
         listing = wall(ticketcli(db, "list", "--limit", "20"))
+        # A write scripts loop over: each run adds a comment to an active ticket.
+        active = run(ticketcli(db, "list", "--limit", "1", "--format", "ids"), env=env)[1]
+        replying = wall(ticketcli(db, "comment", active.stdout.decode().strip(), "Any news?"))
         limit = bare.median * 4
         for name, fig in (("start-up: python -c 'import sqlite3'", bare),
                           ("start-up: ticketcli show ID", show),
-                          ("start-up: ticketcli list --limit 20", listing)):
+                          ("start-up: ticketcli list --limit 20", listing),
+                          ("start-up: ticketcli comment ID TEXT", replying)):
             r = self.row(name, "baseline" if fig is bare else f"< 4x baseline "
                          f"({limit * 1000:.0f} ms)")
             r.cells[0] = fig.text()

@@ -1,6 +1,6 @@
-"""The fast path (ticketcli/fastpath.py) runs ``show`` and ``list`` exactly as the
-Typer app would: same command body, same arguments, same global options, or it
-leaves the command line to Typer."""
+"""The fast path (ticketcli/fastpath.py) runs ``show``, ``list``, ``open``,
+``comment`` and ``set-status`` exactly as the Typer app would: same command body,
+same arguments, same global options, or it leaves the command line to Typer."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from conftest import Desk, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ticketcli import fastpath, views
+from ticketcli import fastpath, views, writes
 from ticketcli.cli import app
 from ticketcli.context import Context
 
@@ -49,6 +49,9 @@ def typer_command() -> Any:
 def bodies(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(views, "show", _stand_in("show", views.show))
     monkeypatch.setattr(views, "list_", _stand_in("list", views.list_))
+    monkeypatch.setattr(writes, "open_", _stand_in("open", writes.open_))
+    monkeypatch.setattr(writes, "comment", _stand_in("comment", writes.comment))
+    monkeypatch.setattr(writes, "set_status", _stand_in("set-status", writes.set_status))
     yield
 
 
@@ -89,6 +92,22 @@ HANDLED = [
     ["--lang", "xx", "list"],
     ["list", "--limit", "99999999999999999999999"],
     ["list", "--search", "-x", "--sort=-updated_at", "--category", "--"],
+    ["open", "Printer on fire"],
+    ["open", "VPN", "-b", "drops", "--priority", "high", "--category", "net", "--field",
+     "phone=1", "--field=os=linux", "--attach", "a.txt", "--attach", "b.txt", "--follow-up",
+     "12", "--requester", "a@b.c", "--db", "x.db"],
+    ["open", "--body-file", "-", "Kernel warnings"],
+    ["comment", "1"],
+    ["comment", "42", "Could you send the log?", "--status", "pending"],
+    ["comment", "1", "2", "3", "--body", "hi", "--internal", "--if-status", "open", "-y",
+     "--dry-run"],
+    ["comment", "-", "--body=Any news?", "--attach", "x.log", "--yes"],
+    ["comment", "5", "--body-file", "-", "--as", "a@b.c"],
+    ["set-status", "42"],
+    ["set-status", "42", "solved"],
+    ["set-status", "-", "solved", "--yes", "--resolution", "done", "--note", "n",
+     "--if-status", "open", "--dry-run"],
+    ["--lang", "it", "set-status", "1", "2", "closed", "-y"],
 ]
 
 
@@ -105,7 +124,11 @@ DECLINED = [
     ["show", "1", "2"], ["show", "x"], ["show", "-1"], ["show", "+1"], ["list", "extra"],
     ["list", "--limit", "abc"], ["list", "--limit", "-1"], ["list", "-n5"],
     ["list", "--all=yes"], ["list", "-f=json"],
-    ["list", "--", "x"], ["list", "--lang", "it"], ["list", "--format"], ["comment", "1"],
+    ["list", "--", "x"], ["list", "--lang", "it"], ["list", "--format"], ["comment"],
+    ["set-status"], ["open"], ["open", "a", "b"], ["open", "-x"], ["open", "a", "--follow-up",
+    "x"], ["open", "a", "--follow-up", "-1"], ["comment", "1", "-bhi"], ["comment", "1", "-yb",
+    "x"], ["set-status", "1", "open", "--no-dry-run"], ["comment", "1", "--", "-x"],
+    ["set-status", "1", "open", "--if-status"], ["open", "--help"], ["comment", "-h"],
     ["--db"], ["--bogus", "list"], ["list", "--unknown"], ["show", "1", "--fields"],
     ["list", "-as"], ["list", "--no-all"], ["list", "--sta"],
 ]
@@ -122,17 +145,20 @@ def test_completion_requests_are_left_to_typer(bodies: None,
     assert _fast(["list"]) == ("declined", None)
 
 
-OPTIONS = sorted({*fastpath.LIST, *fastpath.SHOW, *fastpath.GLOBAL_PARAMS,
-                  "--help", "-h", "--version", "--no-all", "--"})
+OPTIONS = sorted({*fastpath.LIST, *fastpath.SHOW, *fastpath.OPEN, *fastpath.COMMENT,
+                  *fastpath.SET_STATUS, *fastpath.GLOBAL_PARAMS,
+                  "--help", "-h", "--version", "--no-all", "--no-internal", "--", "-"})
 VALUES = ["json", "table", "ids", "5", "0", "007", "-3", "abc", "", "x y", "a=b", "ü",
-          "open", "new", "-priority", "title:desc", "2026-01-01", "me", "1", "42"]
+          "open", "new", "-priority", "title:desc", "2026-01-01", "me", "1", "42", "-",
+          "k=v", "solved"]
 TOKEN = st.one_of(
     st.sampled_from(OPTIONS),
     st.sampled_from(VALUES),
     st.builds(lambda o, v: f"{o}={v}", st.sampled_from(OPTIONS), st.sampled_from(VALUES)),
 )
 ARGV = st.builds(lambda pre, cmd, rest: [*pre, cmd, *rest],
-                 st.lists(TOKEN, max_size=3), st.sampled_from(["show", "list", "comment"]),
+                 st.lists(TOKEN, max_size=3),
+                 st.sampled_from(["show", "list", "open", "comment", "set-status", "share"]),
                  st.lists(TOKEN, max_size=8))
 
 

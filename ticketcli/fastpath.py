@@ -1,15 +1,16 @@
-"""``show`` and ``list`` without loading Typer.
+"""``show``, ``list``, ``open``, ``comment`` and ``set-status`` without loading Typer.
 
-Scripts call the read commands in loops, and importing Typer (with the click
-it vendors) costs more than all the rest of a ``show``. When the command line
-is one this module fully understands -- global options, then ``show`` or
-``list`` with their options spelled ``--name value``, ``--name=value`` or
-``-x value`` (the value is the next word whatever it starts with, as in click)
--- it runs the command body (views.py) directly, with the arguments the Typer
+Scripts call these commands in loops, and importing Typer (with the click it
+vendors) costs more than all the rest of a ``show``. When the command line is
+one this module fully understands -- global options, then one of these
+commands with its options spelled ``--name value``, ``--name=value`` or ``-x
+value`` (the value is the next word whatever it starts with, as in click), and
+positional words that do not start with ``-`` (or are ``-`` alone) -- it runs
+the command body (views.py, writes.py) directly, with the arguments the Typer
 command would pass. Anything else (help, completion, ``--version``, an unknown
 or malformed option, a value that is not plain digits where a number is
-expected) returns None, and the full Typer app handles the command line,
-errors and all. tests/test_fastpath.py checks that both ways agree.
+expected, a missing argument) returns None, and the full Typer app handles the
+command line, errors and all. tests/test_fastpath.py checks that both ways agree.
 """
 
 from __future__ import annotations
@@ -48,7 +49,32 @@ LIST: Options = {
     "--fields": ("fields", "str"),
     **FORMAT,
 }
-COMMANDS: dict[str, tuple[Options, int]] = {"show": (SHOW, 1), "list": (LIST, 0)}  # positionals
+BODY_FILE: Options = {"--body": ("body", "str"), "-b": ("body", "str"),
+                      "--body-file": ("body_file", "str")}
+BULK: Options = {"--if-status": ("if_status", "str"), "--dry-run": ("dry_run", "flag"),
+                 "--yes": ("yes", "flag"), "-y": ("yes", "flag")}
+OPEN: Options = {
+    **BODY_FILE,
+    "--priority": ("priority", "str"),
+    "--category": ("category", "str"),
+    "--requester": ("requester", "str"),
+    "--field": ("field", "multi"),
+    "--attach": ("attach", "multi"),
+    "--follow-up": ("follow_up", "int"),
+}
+COMMENT: Options = {
+    **BODY_FILE,
+    "--internal": ("internal", "flag"),
+    "--status": ("status", "str"),
+    "--attach": ("attach", "multi"),
+    **BULK,
+}
+SET_STATUS: Options = {"--resolution": ("resolution", "str"), "--note": ("note", "str"), **BULK}
+# command -> (options, fewest positionals, most positionals (None: any number))
+COMMANDS: dict[str, tuple[Options, int, int | None]] = {
+    "show": (SHOW, 1, 1), "list": (LIST, 0, 0), "open": (OPEN, 1, 1),
+    "comment": (COMMENT, 1, None), "set-status": (SET_STATUS, 1, None),
+}
 
 
 def hoist_global_options(argv: list[str]) -> list[str]:
@@ -88,12 +114,12 @@ def parse(argv: list[str]) -> tuple[str, dict[str, Any], list[str], dict[str, An
     globals_, rest = tokens
     if not rest or rest[0] not in COMMANDS:
         return None
-    options, positional_count = COMMANDS[rest[0]]
+    options, fewest, most = COMMANDS[rest[0]]
     parsed = _options(rest[1:], options, stop_at_word=False)
     if parsed is None:
         return None
     keywords, positionals = parsed
-    if len(positionals) != positional_count:
+    if len(positionals) < fewest or (most is not None and len(positionals) > most):
         return None
     return rest[0], globals_, positionals, keywords
 
@@ -110,7 +136,7 @@ def _options(tokens: list[str], options: Options,
     while i < len(tokens):
         token = tokens[i]
         i += 1
-        if not token.startswith("-"):
+        if not token.startswith("-") or token == "-":  # "-" alone is a word, as in click
             if stop_at_word:
                 return keywords, tokens[i - 1:]
             positionals.append(token)
@@ -141,8 +167,8 @@ def _options(tokens: list[str], options: Options,
 
 
 def run(argv: list[str]) -> int | None:
-    """Run ``show`` or ``list`` and return the exit code, or None to leave the
-    command line to the Typer app."""
+    """Run a command this module knows and return the exit code, or None to leave
+    the command line to the Typer app."""
     if os.environ.get("_TICKETCLI_COMPLETE"):
         return None
     from .boundary import non_utf8
@@ -159,13 +185,14 @@ def run(argv: list[str]) -> int | None:
 
     try:
         return _run(command, globals_, positionals, keywords)
+    except SystemExit as e:  # a change over many tickets that failed for some of them
+        return e.code if isinstance(e.code, int) else 1
     except BaseException as e:
         return exit_code(e)
 
 
 def _run(command: str, globals_: dict[str, Any], positionals: list[str],
          keywords: dict[str, Any]) -> int:
-    from . import views
     from .context import open_context
 
     options = {param: globals_[param] if param in globals_ else os.environ.get(env) or None
@@ -173,8 +200,21 @@ def _run(command: str, globals_: dict[str, Any], positionals: list[str],
     context = open_context(db=options["db"], config=options["config"], as_=options["as_"],
                            lang=globals_.get("lang"))
     try:
-        body: Callable[..., None] = views.show if command == "show" else views.list_
-        body(context, *(int(p) for p in positionals), **keywords)
+        body: Callable[..., None]
+        arguments: list[Any]
+        if command in ("show", "list"):
+            from . import views
+
+            body = views.show if command == "show" else views.list_
+            arguments = [int(positionals[0])] if command == "show" else []
+        else:
+            from . import writes
+
+            bodies: dict[str, Callable[..., None]] = {
+                "open": writes.open_, "comment": writes.comment, "set-status": writes.set_status}
+            body = bodies[command]
+            arguments = positionals if command == "open" else [positionals]
+        body(context, *arguments, **keywords)
     finally:
         context.close()
     return 0

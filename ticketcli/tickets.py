@@ -138,6 +138,8 @@ def _follow_up_hint(ticket: Ticket) -> str:
 
 def _store_files(store: Store, actor: User, ticket_id: int, comment_id: int | None,
                  files: Sequence[NewFile], now: str, *, internal: bool = False) -> None:
+    if not files:
+        return
     import hashlib
 
     for f in files:
