@@ -686,7 +686,7 @@ def test_reads_do_not_wait_for_the_lock(desk_wf: tuple[Desk, Path]) -> None:
 
 @pytest.mark.parametrize("value", ["abc", "", "1s", "nan", "inf", "1e309", "NaN"])
 def test_bad_busy_timeout_values(desk_wf: tuple[Desk, Path], value: str) -> None:
-    """TICKETCLI_BUSY_TIMEOUT that is not a usable number of seconds: a usage error
+    """TICKETCLI_BUSY_TIMEOUT that is not a usable number of seconds: bad configuration
     (or, for the empty string, the default); never an internal error."""
     desk, _ = desk_wf
     before = dump(desk.db)
@@ -694,7 +694,7 @@ def test_bad_busy_timeout_values(desk_wf: tuple[Desk, Path], value: str) -> None
     if value == "":
         assert result.exit_code == 0, result.stderr
         return
-    assert result.exit_code == 2, (result.exit_code, result.stderr)
+    assert result.exit_code == 78, (result.exit_code, result.stderr)
     assert "TICKETCLI_BUSY_TIMEOUT" in words(error_line(result.stderr))
     assert dump(desk.db) == before
 
@@ -724,6 +724,10 @@ BAD_CONFIGS: dict[str, bytes] = {
     "db-number": b"db = 5\n",
     "user-list": b'user = ["a@b.c"]\n',
     "language-fr": b'language = "fr"\n',
+    "user-not-email": b'user = "not-an-email"\n',
+    "user-empty": b'user = ""\n',
+    "db-empty": b'db = ""\n',
+    "limit-zero": b"max_title_length = 0\n",
 }
 
 

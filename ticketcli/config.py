@@ -18,7 +18,9 @@ APP = "ticketcli"
 DB_NAME = "tickets.db"
 CONFIG_NAME = "config.toml"
 
-# key -> (type, description); the keys the user config understands.
+# key -> (type, description): every setting the program reads, and so every key
+# ``config set`` accepts. A dotted key names a key in a table: ``smtp.host`` is
+# ``host`` under ``[smtp]`` (read by ticketcli.mail.settings when mail is sent).
 KEYS: dict[str, tuple[type, str]] = {
     "db": (str, "path of the database file"),
     "user": (str, "email of the person acting when --as is not given"),
@@ -28,7 +30,19 @@ KEYS: dict[str, tuple[type, str]] = {
     "max_body_size": (int, "longest description or comment, in characters"),
     "max_attachment_size": (int, "largest attachment, in bytes"),
     "max_attachments": (int, "most attachments in one command"),
+    "smtp.from": (str, "sender of notifications: Name <address>"),
+    "smtp.host": (str, "SMTP server (or smtp.sendmail)"),
+    "smtp.port": (int, "SMTP port (default 25, 587 with starttls, 465 with ssl)"),
+    "smtp.security": (str, "none, starttls or ssl"),
+    "smtp.username": (str, "SMTP login; needs smtp.password_env"),
+    "smtp.password_env": (str, "environment variable holding the SMTP password"),
+    "smtp.sendmail": (str, "a local command to hand mail to, instead of smtp.host"),
+    "smtp.timeout": (float, "seconds per SMTP operation"),
+    "smtp.max_attempts": (int, "attempts before a message is marked failed"),
+    "smtp.cafile": (str, "CA certificates for a server with a private certificate"),
+    "smtp.reply_to": (str, "Reply-To address of notifications"),
 }
+MAX_INT = 2**63 - 1  # TOML integers are 64-bit
 
 
 def _xdg(env: Mapping[str, str], var: str, fallback: str) -> Path:
@@ -102,23 +116,65 @@ def load_config(path: Path, *, explicit: bool) -> dict[str, Any]:
 
 
 def validate(data: Mapping[str, Any], path: Path) -> None:
-    """Check the types of the keys this version knows; others are left alone."""
-    for key, value in data.items():
-        if key not in KEYS:
-            continue  # unknown keys are kept for other versions and tools
-        kind = KEYS[key][0]
-        number = (isinstance(value, (int, float)) and not isinstance(value, bool)
-                  and math.isfinite(value))
-        if kind is int:
-            ok = number and isinstance(value, int) and value > 0
-        else:
-            ok = number if kind is float else isinstance(value, kind)
-        if not ok:
-            what = "a positive whole number" if kind is int else f"a {kind.__name__}"
-            raise ConfigError(f"config file {path}: {key} must be {what}")
-    lang = data.get("language")
-    if lang is not None and lang not in ("en", "it"):
-        raise ConfigError(f"config file {path}: language must be 'en' or 'it', not {lang!r}")
+    """Check the top-level keys this version reads; others are left alone.
+
+    The ``[smtp]`` table is checked when mail is sent (ticketcli.mail.settings), so a
+    mistake there never stops the commands that do not send mail.
+    """
+    for key in KEYS:
+        if "." not in key and key in data:
+            problem = value_problem(key, data[key])
+            if problem is not None:
+                raise ConfigError(f"config file {path}: {problem}")
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def value_problem(key: str, value: Any) -> str | None:
+    """What is wrong with ``value`` for the known ``key`` (a sentence naming the key),
+    or None: the one check behind the config loader and ``config set``."""
+    table, _, name = key.rpartition(".")
+    if table == "smtp":
+        from .mail.settings import value_problem as smtp_problem
+
+        return smtp_problem(key, name, value)
+    kind = KEYS[key][0]
+    number = (isinstance(value, (int, float)) and not isinstance(value, bool)
+              and math.isfinite(value))
+    if kind is int:
+        if not (number and isinstance(value, int) and 0 < value <= MAX_INT):
+            return f"{key} must be a positive whole number, not {_shown(value)}"
+    elif kind is float:
+        if not number:
+            return f"{key} must be a number, not {_shown(value)}"
+    elif key == "language":
+        if value not in ("en", "it"):
+            return f"language must be 'en' or 'it', not {_shown(value)}"
+    elif key == "user":
+        from .errors import UsageError
+        from .people import check_email
+
+        try:
+            check_email(value if isinstance(value, str) else "")
+        except UsageError:
+            return f"user must be an email address, not {_shown(value)}"
+    elif key == "db":
+        if not isinstance(value, str) or not value.strip():
+            return f"db must be the path of a file, not {_shown(value)}"
+    elif not isinstance(value, str):
+        return f"{key} must be text, not {_shown(value)}"
+    return None
+
+
+def check_key(key: str) -> None:
+    """NotFound (exit 3) unless ``key`` is one the program reads."""
+    if key not in KEYS:
+        from .errors import NotFound
+
+        raise NotFound(f"{key!r} is not a config key; known keys: {', '.join(KEYS)}")
 
 
 def language(config: Mapping[str, Any], env: Mapping[str, str], explicit: str | None) -> str:
@@ -153,14 +209,16 @@ def login_actor(env: Mapping[str, str]) -> str:
 
 
 def _split_key(key: str) -> tuple[str | None, str]:
+    """(table, name) of a dotted key; KeyError for one that cannot be in a config."""
     parts = key.split(".")
     if len(parts) > 2 or not all(p and p.replace("_", "").replace("-", "").isalnum()
                                  for p in parts):
-        raise ConfigError(f"{key!r} is not a config key (use name or table.name)")
+        raise KeyError(key)
     return (parts[0], parts[1]) if len(parts) == 2 else (None, parts[0])
 
 
 def get_value(data: Mapping[str, Any], key: str) -> Any:
+    """The value of ``key`` (``table.name`` for a key in a table); KeyError if not set."""
     table, name = _split_key(key)
     scope: Any = data.get(table, {}) if table else data
     if not isinstance(scope, Mapping) or name not in scope:
@@ -168,27 +226,29 @@ def get_value(data: Mapping[str, Any], key: str) -> Any:
     return scope[name]
 
 
-def typed_value(key: str, raw: str) -> Any:
-    """The value to store: known keys by their type, others as a TOML literal or text."""
-    import tomllib
+def parse_value(key: str, raw: str) -> Any:
+    """The value to store for the known ``key`` from command-line text; UsageError
+    (a bad argument, exit 2) for one the config loader would refuse."""
+    from .errors import UsageError
 
-    if key in KEYS:
-        kind = KEYS[key][0]
-        try:
-            if kind is float:
-                number = float(raw)
-                if not math.isfinite(number) or number < 0:
-                    raise ValueError(raw)
-                return number
-            if kind is int:
-                return int(raw)
-        except ValueError:
-            raise ConfigError(f"{key} must be a number, not {raw!r}") from None
-        return raw
+    kind = KEYS[key][0]
+    value: Any = raw
     try:
-        return tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        return raw
+        if kind is float:
+            value = float(raw)
+            if not math.isfinite(value):
+                raise ValueError(raw)
+            if key == "busy_timeout" and value < 0:
+                raise UsageError(f"busy_timeout must be 0 or more seconds, not {raw!r}")
+        elif kind is int:
+            value = int(raw)
+    except ValueError:
+        what = "a number" if kind is float else "a whole number"
+        raise UsageError(f"{key} must be {what}, not {raw!r}") from None
+    problem = value_problem(key, value)
+    if problem is not None:
+        raise UsageError(problem)
+    return value
 
 
 def _section_bounds(lines: list[str], table: str | None) -> tuple[int, int] | None:
@@ -285,8 +345,12 @@ def update(path: Path, key: str, value: Any | None) -> None:
     try:
         text = read_small_file(path, "config file").decode("utf-8")
     except FileNotFoundError:
+        if value is None:
+            return  # nothing to remove, and no file to create
         text = ""
     new_text = edited(text, key, value)
+    if new_text == text:
+        return
     try:
         validate(tomllib.loads(new_text), path)
     except tomllib.TOMLDecodeError as e:

@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from . import config as cfg
 from .clock import iso, utcnow
-from .errors import UsageError
+from .errors import ConfigError, UsageError
 from .store import DEFAULT_BUSY_TIMEOUT, Store, User
 from .tickets import DEFAULT_LIMITS, Limits
 
@@ -81,18 +81,24 @@ class Context:
 
     @property
     def busy_timeout(self) -> float:
-        raw = self.env.get("TICKETCLI_BUSY_TIMEOUT") or self.config.get("busy_timeout")
-        if raw is None:
-            return DEFAULT_BUSY_TIMEOUT
-        try:
-            value = float(raw)
-            if not math.isfinite(value):
-                raise ValueError(raw)
-        except ValueError:
-            raise UsageError(
-                f"TICKETCLI_BUSY_TIMEOUT must be a number of seconds, not {raw!r}"
-            ) from None
-        return max(value, 0.0)
+        """TICKETCLI_BUSY_TIMEOUT (empty means unset), then the config, then the default.
+
+        A value that is not a number of seconds is bad configuration (exit 78).
+        """
+        raw = self.env.get("TICKETCLI_BUSY_TIMEOUT")
+        if raw:
+            try:
+                value = float(raw)
+                if not math.isfinite(value):
+                    raise ValueError(raw)
+            except ValueError:
+                raise ConfigError(
+                    f"TICKETCLI_BUSY_TIMEOUT must be a number of seconds, not {raw!r}; "
+                    "fix or unset the variable"
+                ) from None
+            return max(value, 0.0)
+        configured = self.config.get("busy_timeout")  # checked when the file was read
+        return DEFAULT_BUSY_TIMEOUT if configured is None else max(float(configured), 0.0)
 
     @property
     def limits(self) -> Limits:
@@ -111,9 +117,10 @@ class Context:
         """The store, created on first use; without a workflow it is given none."""
         if self._store is None:
             path = self.db_path
+            busy_timeout = self.busy_timeout  # settings first: a bad one creates nothing
             if not self.db_option and not self.config.get("db"):
                 path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self._store = Store.open(path, busy_timeout=self.busy_timeout)
+            self._store = Store.open(path, busy_timeout=busy_timeout)
         return self._store
 
     def store(self) -> Store:
@@ -173,13 +180,23 @@ class Context:
 
 def open_context(*, db: str | None, config: str | None, as_: str | None,
                  lang: str | None) -> Context:
-    """The context for one run from the global options (both ways in use this)."""
+    """The context for one run from the global options (both ways in use this).
+
+    An option given an empty value is a usage error rather than its default: a
+    script's ``--db "$DB"`` with DB unset must not reach the per-user database.
+    (An empty TICKETCLI_* variable means unset, as usual; neither way passes one.)
+    """
     if lang is not None and lang not in ("en", "it"):
         raise UsageError(f"--lang must be en or it, not {lang!r}")
+    for option, value, what in (("--db", db, "a database path"),
+                                ("--config", config, "a config file path"),
+                                ("--as", as_, "an email address")):
+        if value == "":
+            raise UsageError(f"{option} needs {what}, not an empty string")
     return Context(
-        db_option=db or None,
-        config_option=config or None,
-        as_option=as_ or None,
+        db_option=db,
+        config_option=config,
+        as_option=as_,
         lang_option=lang,
         stdout=sys.stdout,
         stderr=sys.stderr,

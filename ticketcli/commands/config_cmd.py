@@ -62,6 +62,7 @@ def config_get(ctx: typer.Context, key: Annotated[str, typer.Argument(metavar="K
     try:
         value = cfg.get_value(c.config, key)
     except KeyError:
+        cfg.check_key(key)
         raise NotFound(f"{key} is not set in {c.config_path}") from None
     c.out(f"{_show(value)}\n")
 
@@ -74,8 +75,23 @@ def config_set(
 ) -> None:
     """Set a value; comments and other keys in the file are kept.
 
-    Known keys: db, user, language (en or it), busy_timeout (seconds). Tables
-    such as smtp are written as smtp.host.
+    The value is checked as the program reads it: a bad one is refused (exit
+    2) and a key the program does not read is not found (exit 3); the file is
+    then left as it was. A key in a table is written table.name.
+
+    \b
+    Keys:
+      db                   database file
+      user                 email of the person acting when --as is not given
+      language             en or it
+      busy_timeout         seconds to wait for another writer
+      max_title_length     longest title, in characters
+      max_body_size        longest description or comment, in characters
+      max_attachment_size  largest attachment, in bytes
+      max_attachments      most attachments in one command
+      smtp.from, smtp.host, smtp.port, smtp.security, smtp.username,
+      smtp.password_env, smtp.sendmail, smtp.timeout, smtp.max_attempts,
+      smtp.cafile, smtp.reply_to: mail delivery (docs/EMAIL.md)
 
     \b
     Examples:
@@ -84,16 +100,20 @@ def config_set(
       ticketcli config set smtp.port 587
     """
     c = context(ctx)
-    cfg.update(c.config_path, key, cfg.typed_value(key, value))
+    cfg.check_key(key)
+    cfg.update(c.config_path, key, cfg.parse_value(key, value))
 
 
 @config_app.command("unset")
 def config_unset(ctx: typer.Context, key: Annotated[str, typer.Argument(metavar="KEY")]) -> None:
-    """Remove a setting.
+    """Remove a setting (the program then uses its default).
+
+    A key the program does not read is not found (exit 3).
 
     \b
     Examples:
       ticketcli config unset language
     """
     c = context(ctx)
+    cfg.check_key(key)
     cfg.update(c.config_path, key, None)

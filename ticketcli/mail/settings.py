@@ -15,18 +15,20 @@
 
 from __future__ import annotations
 
+import math
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..config import KEYS
 from ..errors import ConfigError, UsageError
 from ..people import check_email
 
 SECURITY = ("none", "starttls", "ssl")
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
-KNOWN = {"from", "host", "port", "security", "username", "password_env", "sendmail",
-         "timeout", "max_attempts", "cafile", "reply_to"}
+KNOWN = {key.partition(".")[2] for key in KEYS if key.startswith("smtp.")}
+TEXT = KNOWN - {"port", "timeout", "max_attempts"}
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,39 @@ def own_address(config: Mapping[str, Any]) -> str | None:
         return None
 
 
+def value_problem(label: str, key: str, value: Any) -> str | None:
+    """What is wrong with ``value`` for the ``[smtp]`` key ``key``, as a sentence that
+    starts with ``label`` (how the caller names the key), or None. Checks one key at a
+    time; :func:`load` checks how the keys go together."""
+    if key in TEXT:
+        if not isinstance(value, str) or not value.strip():
+            return f"{label} must be a non-empty string"
+        if key in ("from", "reply_to"):
+            if any(ch in value for ch in "\r\n"):
+                return f"{label} must be one line"
+            try:
+                address_of(value.strip())
+            except UsageError:
+                return f"{label} {value.strip()!r} is not an email address"
+        elif key == "security" and value.strip() not in SECURITY:
+            return f"{label} must be one of {', '.join(SECURITY)}, not {value.strip()!r}"
+        elif key == "sendmail":
+            try:
+                shlex.split(value)
+            except ValueError as e:
+                return f"{label} is not a valid command: {e}"
+        return None
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    if key == "port" and not (whole and 0 < value < 65536):
+        return f"{label} must be a number from 1 to 65535, not {value!r}"
+    if key == "max_attempts" and not (whole and 1 <= value <= 2**63 - 1):
+        return f"{label} must be a whole number of 1 or more, not {value!r}"
+    if key == "timeout" and (isinstance(value, bool) or not isinstance(value, (int, float))
+                             or not math.isfinite(value) or value <= 0):
+        return f"{label} must be a number of seconds above 0, not {value!r}"
+    return None
+
+
 def load(config: Mapping[str, Any], env: Mapping[str, str], where: str) -> MailSettings:
     """Settings from the user config; ConfigError naming the key that is wrong."""
     table = config.get("smtp")
@@ -86,32 +121,22 @@ def load(config: Mapping[str, Any], env: Mapping[str, str], where: str) -> MailS
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) in [smtp]: {', '.join(unknown)}")
 
+    for key, value in table.items():
+        problem = value_problem(f"[smtp] {key}", key, value)
+        if problem is not None:
+            raise ConfigError(f"{where}: {problem}")
+
     def text(key: str) -> str | None:
         value = table.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigError(f"{where}: [smtp] {key} must be a non-empty string")
-        return value.strip()
+        return value.strip() if isinstance(value, str) else None
 
     sender = text("from")
     if sender is None:
         raise ConfigError(
             f"{where}: [smtp] from is missing (e.g. \"Help desk <desk@example.com>\")"
         )
-    try:
-        from_email = address_of(sender)
-    except UsageError:
-        raise ConfigError(f"{where}: [smtp] from {sender!r} is not an email address") from None
-    if any(ch in sender for ch in "\r\n"):
-        raise ConfigError(f"{where}: [smtp] from must be one line")
+    from_email = address_of(sender)
     reply_to = text("reply_to")
-    if reply_to is not None:
-        try:
-            address_of(reply_to)
-        except UsageError:
-            raise ConfigError(f"{where}: [smtp] reply_to is not an email address") from None
-
     host = text("host")
     command = text("sendmail")
     if host and command:
@@ -119,17 +144,9 @@ def load(config: Mapping[str, Any], env: Mapping[str, str], where: str) -> MailS
     if not host and not command:
         raise ConfigError(f"{where}: [smtp] needs host (an SMTP server) or sendmail (a command)")
     security = text("security") or "none"
-    if security not in SECURITY:
-        raise ConfigError(f"{where}: [smtp] security must be one of {', '.join(SECURITY)}")
     port = table.get("port", DEFAULT_PORTS[security])
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-        raise ConfigError(f"{where}: [smtp] port must be a number from 1 to 65535")
     timeout = table.get("timeout", 30)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise ConfigError(f"{where}: [smtp] timeout must be a number of seconds above 0")
     attempts = table.get("max_attempts", 8)
-    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
-        raise ConfigError(f"{where}: [smtp] max_attempts must be a whole number of 1 or more")
 
     username = text("username")
     password: str | None = None
@@ -146,12 +163,7 @@ def load(config: Mapping[str, Any], env: Mapping[str, str], where: str) -> MailS
                 f"environment variable {password_env} (named by [smtp] password_env in "
                 f"{where}) is not set; export the SMTP password in it"
             )
-    argv: tuple[str, ...] = ()
-    if command:
-        try:
-            argv = tuple(shlex.split(command))
-        except ValueError as e:
-            raise ConfigError(f"{where}: [smtp] sendmail is not a valid command: {e}") from None
+    argv = tuple(shlex.split(command)) if command else ()
     return MailSettings(
         from_header=sender, from_email=from_email, host=host, port=port, security=security,
         username=username, password=password, sendmail=argv, timeout=float(timeout),
