@@ -134,7 +134,7 @@ def test_export_to_a_file_is_private_and_complete(tmp_path: Path) -> None:
     assert "Exported 4 ticket(s)" in result.stderr
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
     assert tickets_of(target.read_text()) == tickets_of(source.run("export").stdout)
-    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "a temporary file"
 
 
 # -- bad input: every bad line reported, nothing imported --------------------------------

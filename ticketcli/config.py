@@ -300,46 +300,11 @@ def edited(text: str, key: str, value: Any | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Replace the regular file at ``path`` (through symlinks) all at once, mode 0600."""
-    import stat
-    import tempfile
-
-    from .errors import TicketError, UsageError
-
-    if not str(path) or path.name in ("", ".", ".."):
-        raise UsageError(f"{str(path)!r} is not a file name")
-    path = path.resolve() if path.is_symlink() else path
-    if path.exists():
-        if path.is_dir():
-            raise UsageError(f"{path} is a directory")
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise UsageError(f"{path} is not a regular file; refusing to replace it")
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as e:
-        raise TicketError(f"cannot write {path}: {e.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except OSError as e:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise TicketError(f"cannot write {path}: {e.strerror}") from None
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def update(path: Path, key: str, value: Any | None) -> None:
     """Set or (with None) remove ``key`` in the config file at ``path``."""
     import tomllib
+
+    from .files import write_atomically
 
     load_config(path, explicit=False)  # refuse to edit a file that is already broken
     try:
@@ -355,4 +320,4 @@ def update(path: Path, key: str, value: Any | None) -> None:
         validate(tomllib.loads(new_text), path)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"could not edit {key} in {path} safely: {e}") from None
-    write_atomically(path, new_text)
+    write_atomically(path, new_text, parents=True)  # its directory may not exist yet

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import IO, Annotated
 
@@ -121,20 +120,7 @@ def export(
         count = write_jsonl(records, c.stdout.write)
         c.stdout.flush()
     else:
-        target = Path(output)
-        if target.is_dir():
-            raise UsageError(f"--output {output} is a directory")
-        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-        try:
-            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with open(fd, "w", encoding="utf-8") as fh:
-                count = write_jsonl(records, fh.write)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(partial, target)
-        except OSError as e:
-            raise UsageError(f"cannot write {output}: {e.strerror}") from None
-        finally:
-            if partial.exists():
-                partial.unlink()
+        from ..files import replace_file
+
+        count = replace_file(Path(output), lambda fh: write_jsonl(records, fh.write))
     c.say(f"Exported {count} ticket(s).")

@@ -87,7 +87,7 @@ def workflow_export(
     """
     from pathlib import Path
 
-    from ..config import write_atomically
+    from ..files import write_atomically
 
     c = context(ctx)
     text = uc.to_toml(c.store().workflow())

@@ -1,0 +1,222 @@
+"""Writing a file where it cannot go: ``export --output`` and ``workflow export FILE`` into
+a missing or read-only directory, onto a full disk, a symlink or something that is not a
+regular file.
+
+Each failure is one ``Error:`` line on stderr and exit 1 (2 for a target that is not a
+regular file), with no partial or temporary file left behind; a symlink is written
+through, never replaced. Real processes, as ``ticketcli`` runs.
+
+As in test_env_faults.py (CI runs as root): a small tmpfs mounted by the test is a full
+disk; ``setpriv`` without the capabilities that bypass file modes makes ``chmod 555``
+apply. No device is ever given to ticketcli as a path: the "device" cases use a FIFO of
+the test's own.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import sqlite3
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+import pytest
+from conftest import ADMIN, ROOT, make_desk
+
+NO_DAC = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
+FAST = [sys.executable, "-m", "ticketcli"]
+TYPER = [sys.executable, "-c", "from ticketcli.cli import main; main()"]
+TICKETS = 60  # their JSON is a few times the 8 KiB of the tiny disk below
+
+TEMPLATE: dict[str, Path] = {}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One desk with TICKETS tickets per module, copied by every test."""
+    root = tmp_path_factory.mktemp("template")
+    with pytest.MonkeyPatch.context() as mp:
+        for var in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME"):
+            mp.setenv(var, str(root / var.lower()))
+        desk = make_desk(root)
+        for n in range(TICKETS):
+            desk.open(f"Ticket number {n} with a title long enough to take some room")
+    with closing(sqlite3.connect(desk.db)) as con:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    TEMPLATE["db"] = desk.db
+    yield
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    copy = tmp_path / "desk.db"
+    shutil.copy2(TEMPLATE["db"], copy)
+    return copy
+
+
+def sh(*argv: str) -> None:
+    subprocess.run(list(argv), check=True, capture_output=True, timeout=60)
+
+
+@contextmanager
+def tiny_disk(point: Path, size: str = "8k") -> Iterator[Path]:
+    point.mkdir(exist_ok=True)
+    sh("mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(point))
+    try:
+        yield point
+    finally:
+        if subprocess.run(["umount", str(point)], check=False).returncode != 0:
+            subprocess.run(["umount", "-l", str(point)], check=False)
+
+
+def fill(path: Path) -> None:
+    """A file that takes every byte left on its filesystem."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        for size in (4096, 512, 1):
+            try:
+                while os.write(fd, b"\0" * size):
+                    pass
+            except OSError as e:
+                assert e.errno == errno.ENOSPC, e
+    finally:
+        os.close(fd)
+
+
+def run(db: Path, *args: str, way: list[str] = FAST, stdout: int | object = subprocess.PIPE,
+        stderr: int | object = subprocess.PIPE, unbuffered: bool = False,
+        prefix: list[str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    env["PYTHONPATH"] = str(ROOT)  # this checkout's ticketcli, whatever the cwd
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    return subprocess.run([*(prefix or []), *way, "--db", str(db), "--as", ADMIN, *args],
+                          stdout=stdout, stderr=stderr, text=True, timeout=60, env=env,
+                          cwd=cwd)
+
+
+def error_line(stderr: str) -> str:
+    lines = stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), f"stderr: {stderr!r}"
+    assert "Traceback" not in stderr and "internal error" not in stderr, stderr
+    return lines[0]
+
+
+def entries(directory: Path) -> dict[str, str]:
+    """What a directory holds: regular files by content, the rest by kind."""
+    found: dict[str, str] = {}
+    for entry in sorted(directory.iterdir()):
+        mode = entry.lstat().st_mode
+        if stat.S_ISLNK(mode):
+            found[entry.name] = f"symlink -> {os.readlink(entry)}"
+        elif stat.S_ISREG(mode):
+            found[entry.name] = entry.read_text(errors="replace")
+        else:
+            found[entry.name] = oct(stat.S_IFMT(mode))
+    return found
+
+
+WRITERS = {
+    "export": ["export", "--output"],
+    "workflow-export": ["workflow", "export"],
+}
+
+
+# -- export --output and workflow export FILE -------------------------------------------------
+
+
+@pytest.mark.parametrize("command", WRITERS)
+def test_missing_directory_is_an_error_and_creates_nothing(db: Path, tmp_path: Path,
+                                                           command: str) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    result = run(db, *WRITERS[command], "nodir/out.txt", cwd=work)
+    assert result.returncode == 1, result.stderr
+    line = error_line(result.stderr)
+    assert "nodir" in line and "does not exist" in line, line
+    assert entries(work) == {}
+
+
+@pytest.mark.parametrize("command", WRITERS)
+def test_read_only_directory_is_an_error_and_changes_nothing(db: Path, tmp_path: Path,
+                                                             command: str) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    (folder / "out.txt").write_text("the old copy\n")
+    folder.chmod(0o555)
+    try:
+        result = run(db, *WRITERS[command], str(folder / "out.txt"), prefix=NO_DAC)
+    finally:
+        folder.chmod(0o755)
+    assert result.returncode == 1, result.stderr
+    line = error_line(result.stderr)
+    assert "Permission denied" in line or "permission denied" in line, line
+    assert entries(folder) == {"out.txt": "the old copy\n"}
+
+
+@pytest.mark.parametrize("command", WRITERS)
+def test_full_disk_is_an_error_and_leaves_the_old_file(db: Path, tmp_path: Path,
+                                                       command: str) -> None:
+    with tiny_disk(tmp_path / "tiny") as tiny:
+        (tiny / "out.txt").write_text("the old copy\n")
+        fill(tiny / "filler")
+        before = entries(tiny)
+        result = run(db, *WRITERS[command], str(tiny / "out.txt"))
+        assert result.returncode == 1, result.stderr
+        line = error_line(result.stderr)
+        assert "No space left" in line, line
+        assert entries(tiny) == before, "a partial or temporary file was left behind"
+
+
+@pytest.mark.parametrize("command", WRITERS)
+def test_a_symlink_is_written_through(db: Path, tmp_path: Path, command: str) -> None:
+    tmp_path = tmp_path / "work"
+    tmp_path.mkdir()
+    target = tmp_path / "real.txt"
+    target.write_text("the old copy\n")
+    link = tmp_path / "link.txt"
+    link.symlink_to("real.txt")
+    result = run(db, *WRITERS[command], str(link))
+    assert result.returncode == 0, result.stderr
+    assert os.readlink(link) == "real.txt", "the symlink was replaced"
+    written = target.read_text()
+    assert written != "the old copy\n"
+    assert ("Ticket number 59" in written) if command == "export" else ("[statuses." in written)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.txt", "real.txt"]
+
+
+@pytest.mark.parametrize("command", WRITERS)
+def test_a_new_file_is_private(db: Path, tmp_path: Path, command: str) -> None:
+    target = tmp_path / "new.txt"
+    result = run(db, *WRITERS[command], str(target))
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("command", WRITERS)
+def test_a_fifo_is_refused_not_replaced(db: Path, tmp_path: Path, command: str) -> None:
+    """A stand-in for a device such as /dev/full: never replaced by a regular file."""
+    tmp_path = tmp_path / "work"
+    tmp_path.mkdir()
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    link = tmp_path / "to-fifo"
+    link.symlink_to("fifo")
+    for path in (fifo, link):
+        result = run(db, *WRITERS[command], str(path))
+        assert result.returncode == 2, result.stderr
+        assert "not a regular file" in error_line(result.stderr)
+        assert stat.S_ISFIFO(fifo.lstat().st_mode)
+        assert link.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "to-fifo"]
+
+
+def test_export_to_stdout_with_dash_still_works(db: Path) -> None:
+    result = run(db, "export", "--output", "-")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count('"type": "ticket"') == TICKETS
