@@ -1,15 +1,16 @@
-"""Writing a file where it cannot go: ``export --output`` and ``workflow export FILE`` into
+"""Writing output where it cannot go: ``export --output`` and ``workflow export FILE`` into
 a missing or read-only directory, onto a full disk, a symlink or something that is not a
-regular file.
+regular file; and data on stdout that the disk (or ``/dev/full``) will not take.
 
 Each failure is one ``Error:`` line on stderr and exit 1 (2 for a target that is not a
 regular file), with no partial or temporary file left behind; a symlink is written
-through, never replaced. Real processes, as ``ticketcli`` runs.
+through, never replaced. Real processes: the fast path (``python -m ticketcli``) and the
+Typer app without it (``ticketcli.cli.main``), with and without ``PYTHONUNBUFFERED``.
 
 As in test_env_faults.py (CI runs as root): a small tmpfs mounted by the test is a full
 disk; ``setpriv`` without the capabilities that bypass file modes makes ``chmod 555``
 apply. No device is ever given to ticketcli as a path: the "device" cases use a FIFO of
-the test's own.
+the test's own, and ``/dev/full`` is only ever the stdout a test opens for the child.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import ADMIN, ROOT, make_desk
+from conftest import ADMIN, ROOT, Desk, make_desk
 
 NO_DAC = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
 FAST = [sys.executable, "-m", "ticketcli"]
@@ -220,3 +221,97 @@ def test_export_to_stdout_with_dash_still_works(db: Path) -> None:
     result = run(db, "export", "--output", "-")
     assert result.returncode == 0, result.stderr
     assert result.stdout.count('"type": "ticket"') == TICKETS
+
+
+# -- stdout that cannot take the data ---------------------------------------------------------
+
+DATA = [
+    ["list", "--format", "json"],
+    ["list", "--format", "csv"],
+    ["list", "--format", "jsonl", "--all"],
+    ["export"],
+]
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
+@pytest.mark.parametrize("way", [FAST, TYPER], ids=["fast-path", "typer"])
+@pytest.mark.parametrize("args", DATA, ids=lambda a: "-".join(a))
+def test_stdout_on_a_full_disk_is_an_error(db: Path, tmp_path: Path, args: list[str],
+                                           way: list[str], unbuffered: bool) -> None:
+    """The output is larger than the disk: exit 1, never a silently truncated file."""
+    with tiny_disk(tmp_path / "tiny") as tiny:
+        with open(tiny / "out", "w") as out:
+            result = run(db, *args, way=way, stdout=out, unbuffered=unbuffered)
+        assert result.returncode == 1, (result.returncode, result.stderr)
+        assert error_line(result.stderr) == (
+            "Error: cannot write to standard output (No space left on device)")
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
+@pytest.mark.parametrize("way", [FAST, TYPER], ids=["fast-path", "typer"])
+@pytest.mark.parametrize("args", [["list", "--limit", "1"], ["show", "1"],
+                                  ["list", "--format", "json"]], ids=lambda a: "-".join(a))
+def test_stdout_to_dev_full_is_an_error(db: Path, args: list[str], way: list[str],
+                                        unbuffered: bool) -> None:
+    """Small or large output, kept in a buffer or not: one line, exit 1 (never the 120
+    Python gives when a flush at exit fails)."""
+    with open("/dev/full", "w") as full:
+        result = run(db, *args, way=way, stdout=full, unbuffered=unbuffered)
+    assert result.returncode == 1, (result.returncode, result.stderr)
+    assert error_line(result.stderr) == (
+        "Error: cannot write to standard output (No space left on device)")
+
+
+def count(db: Path) -> int:
+    with closing(sqlite3.connect(db)) as con:
+        return int(con.execute("SELECT count(*) FROM tickets").fetchone()[0])
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
+def test_open_with_stdout_on_dev_full_does_not_claim_nothing_was_written(
+        db: Path, unbuffered: bool) -> None:
+    """The ticket is saved before its number is printed: the error must not say "nothing
+    was written" (a script would retry and open it twice), nor call it an internal error."""
+    with open("/dev/full", "w") as full:
+        result = run(db, "open", "Printer on fire", stdout=full, unbuffered=unbuffered)
+    assert result.returncode == 1, result.stderr
+    line = error_line(result.stderr)
+    assert line == "Error: cannot write to standard output (No space left on device)", line
+    assert "nothing was written" not in line
+    assert count(db) == TICKETS + 1
+
+
+def test_stderr_on_dev_full_is_an_error_but_the_data_is_complete(db: Path) -> None:
+    with open("/dev/full", "w") as full:
+        result = run(db, "export", stderr=full)
+    assert result.returncode == 1
+    assert result.stdout.count('"type": "ticket"') == TICKETS
+
+
+@pytest.mark.parametrize("way", [FAST, TYPER], ids=["fast-path", "typer"])
+def test_a_reader_that_goes_away_is_not_an_error(db: Path, way: list[str]) -> None:
+    """`ticketcli list | head -1`: exit 0 and nothing on stderr."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    reader = subprocess.Popen(["head", "-c", "1"], stdin=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL)
+    assert reader.stdin is not None
+    try:
+        result = subprocess.run([*way, "--db", str(db), "--as", ADMIN, "export"],
+                                stdout=reader.stdin, stderr=subprocess.PIPE, text=True,
+                                timeout=60, env=env, cwd=ROOT)
+    finally:
+        reader.stdin.close()
+        reader.wait(timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "Error" not in result.stderr and "Exception" not in result.stderr, result.stderr
+
+
+def test_typer_path_without_fast_path_runs(db: Path) -> None:
+    """The TYPER way in above really is the Typer app (it lists like the fast path)."""
+    assert run(db, "list", "--format", "ids", way=TYPER).stdout == run(
+        db, "list", "--format", "ids").stdout
+
+
+def test_desk_template_has_the_tickets(db: Path) -> None:
+    assert count(db) == TICKETS
+    assert Desk(db).run("list", "--format", "ids", "--limit", "0").stdout.split()[-1] == "1"

@@ -7,15 +7,17 @@ import sys
 
 
 def main() -> None:
+    from .boundary import finish, guard_streams
     from .fastpath import run
 
+    guard_streams()
     code = run(sys.argv[1:])
     if code is None:
         from .cli import main as full
 
         full()
     else:
-        sys.exit(code)
+        sys.exit(finish(code))
 
 
 if __name__ == "__main__":

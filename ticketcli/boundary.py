@@ -6,11 +6,105 @@ Free of Typer and click, so the fast path can use it without loading them.
 
 from __future__ import annotations
 
+import io
 import os
 import sqlite3
 import sys
+from typing import IO, Any
 
 from .errors import ExitCode, TicketError
+
+
+class OutputError(TicketError):
+    """Standard output or standard error would not take what was written (a full disk,
+    ``/dev/full``, an I/O error). Not an internal error, and not a promise that nothing
+    was written: a command prints its result after saving what it changed."""
+
+
+class _Guarded(io.TextIOWrapper):
+    """A standard stream whose write failures are OutputError. A closed pipe stays a
+    BrokenPipeError: the reader went away (``ticketcli list | head``), which is no error."""
+
+    label = "standard output"
+
+    def write(self, text: str, /) -> int:
+        try:
+            return super().write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise _output_error(self.label, e) from None
+
+    def flush(self) -> None:
+        try:
+            super().flush()
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise _output_error(self.label, e) from None
+
+
+def _output_error(label: str, error: OSError) -> OutputError:
+    return OutputError(f"cannot write to {label} ({error.strerror or error})")
+
+
+def guard_streams() -> None:
+    """Make sys.stdout and sys.stderr report every failure to write (see _Guarded).
+
+    With PYTHONUNBUFFERED (or ``python -u``) a standard stream's text layer writes to the
+    file directly and ignores a short write, so a disk filling up silently truncated the
+    output: a buffered layer in between writes the rest, or raises. Streams that are not
+    the interpreter's own (closed, or replaced by a test runner) are left alone.
+    """
+    for name, label in (("stdout", "standard output"), ("stderr", "standard error")):
+        stream = getattr(sys, name)
+        if type(stream) is not io.TextIOWrapper:
+            continue
+        stream.flush()
+        buffer: Any = stream.buffer
+        if isinstance(buffer, io.RawIOBase):
+            buffer = io.BufferedWriter(buffer)
+        guarded = _Guarded(buffer, encoding=stream.encoding, errors=stream.errors,
+                           line_buffering=stream.line_buffering,
+                           write_through=stream.write_through)
+        guarded.label = label
+        setattr(sys, name, guarded)
+
+
+def finish(code: int) -> int:
+    """The exit code once stdout and stderr have written what they still hold.
+
+    A failure to write is reported (exit 1) unless an error already was. Either way what
+    could not be written is dropped, so the interpreter does not fail again flushing it at
+    exit (Python then prints "Exception ignored" and exits 120).
+    """
+    for name, label in (("stdout", "standard output"), ("stderr", "standard error")):
+        stream = getattr(sys, name)
+        if stream is None:
+            continue
+        try:
+            stream.flush()
+        except BrokenPipeError:
+            _discard(stream)
+        except (OSError, OutputError) as e:
+            _discard(stream)
+            if code == 0:
+                error = _output_error(label, e) if isinstance(e, OSError) else e
+                code = fail(error.message, ExitCode.ERROR)
+    return code
+
+
+def _discard(stream: IO[str]) -> None:
+    """Point the stream's file descriptor at the null device: what it holds is dropped."""
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 def fail(message: str, code: int) -> int:
@@ -19,7 +113,7 @@ def fail(message: str, code: int) -> int:
     try:
         sys.stderr.write(f"Error: {line}\n")
         sys.stderr.flush()
-    except OSError:
+    except (OSError, OutputError):
         pass
     return int(code)
 
@@ -37,12 +131,11 @@ def exit_code(error: BaseException) -> int:
         err = translate(error, "the database")
         return fail(err.message, err.code)
     if isinstance(error, KeyboardInterrupt):
-        sys.stderr.write("Aborted.\n")
+        aborted()
         return 130
     if isinstance(error, BrokenPipeError):
         # The reader went away (`ticketcli list | head`): not an error.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _discard(sys.stdout)
         return 0
     if isinstance(error, UnicodeError):
         return fail("an argument or input is not valid UTF-8 text", ExitCode.USAGE)
@@ -67,3 +160,12 @@ def non_utf8(argv: list[str]) -> str | None:
         except UnicodeError:
             return arg.encode("utf-8", "replace").decode()
     return None
+
+
+def aborted() -> None:
+    """Say "Aborted." on stderr (Ctrl-C), if stderr still takes it."""
+    try:
+        sys.stderr.write("Aborted.\n")
+        sys.stderr.flush()
+    except (OSError, OutputError):
+        pass

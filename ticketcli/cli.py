@@ -12,7 +12,7 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__
-from .boundary import exit_code, fail, non_utf8
+from .boundary import aborted, exit_code, fail, finish, guard_streams, non_utf8
 from .context import open_context
 from .errors import ExitCode
 from .fastpath import hoist_global_options
@@ -49,8 +49,11 @@ class TicketGroup(TyperGroup):
             code = result if isinstance(result, int) else 0
         except typer._click.exceptions.NoArgsIsHelpError as e:
             # `ticketcli` or `ticketcli user` alone: show the help, it is what was wanted.
-            sys.stdout.write(e.ctx.get_help() + "\n" if e.ctx else e.format_message() + "\n")
-            code = 0
+            try:
+                sys.stdout.write(e.ctx.get_help() + "\n" if e.ctx else e.format_message() + "\n")
+                code = 0
+            except BaseException as error:
+                code = exit_code(error)
         except typer._click.exceptions.UsageError as e:
             hint = ""
             if e.ctx is not None:
@@ -59,11 +62,11 @@ class TicketGroup(TyperGroup):
         except typer._click.exceptions.ClickException as e:
             code = fail(e.format_message(), ExitCode(e.exit_code or 1))
         except typer.Abort:
-            sys.stderr.write("Aborted.\n")
+            aborted()
             code = 130
         except BaseException as e:
             code = exit_code(e)
-        sys.exit(code)
+        sys.exit(finish(code))
 
 
 def _version(value: bool) -> None:
@@ -164,4 +167,5 @@ def _build(name: str) -> Any:
 
 def main() -> None:
     """The whole app, without the fast path (``ticketcli.__main__.main`` tries that first)."""
+    guard_streams()
     app(prog_name="ticketcli")
