@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -184,8 +186,6 @@ def test_show_and_list_do_not_load_typer(desk: Desk) -> None:
     probe = ("import json, sys\nsys.argv = ['ticketcli', *json.loads(sys.argv[1])]\n"
              "from ticketcli.__main__ import main\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
              "sys.stderr.write(json.dumps(sorted(sys.modules)))\n")
-    import subprocess
-
     for argv in (["show", "1"], ["list", "--limit", "20"]):
         result = subprocess.run(
             [sys.executable, "-c", probe,
@@ -210,3 +210,18 @@ def test_the_installed_command_gives_the_same_answers_both_ways(desk: Desk) -> N
     assert missing.stderr.decode() == "Error: ticket 999 not found\n"
     shown = run_cli("--db", str(desk.db), "show", str(first), "--format", "json", env=env)
     assert json.loads(shown.stdout)["title"] == "Printer on fire"
+
+
+def test_a_change_over_many_tickets_exits_alike_both_ways(desk: Desk) -> None:
+    """Some tickets fail: the per-ticket report on stdout and the failures' exit code."""
+    tid = desk.open("Printer on fire")
+    env = {"TICKETCLI_USER": "admin@example.com"}
+    args = ["--db", str(desk.db), "set-status", str(tid), "999", "pending"]
+    fast = run_cli(*args, env=env)
+    typer_way = subprocess.run(
+        [sys.executable, "-c", "from ticketcli.cli import main; main()", *args],
+        capture_output=True, timeout=60, env={**os.environ, **env})
+    assert fast.returncode == typer_way.returncode == 3
+    assert fast.stdout.decode().splitlines()[0] == f"{tid}\tok\tnew -> pending"
+    assert typer_way.stdout.decode().splitlines()[0] == f"{tid}\tok\talready pending"
+    assert fast.stdout.decode().splitlines()[1].startswith("999\tfailed\t")

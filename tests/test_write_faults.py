@@ -306,6 +306,39 @@ def test_a_reader_that_goes_away_is_not_an_error(db: Path, way: list[str]) -> No
     assert "Error" not in result.stderr and "Exception" not in result.stderr, result.stderr
 
 
+def _closing(fd: int) -> object:
+    return lambda: os.close(fd)
+
+
+@pytest.mark.parametrize("way", [FAST, TYPER], ids=["fast-path", "typer"])
+def test_a_closed_stdout_is_an_error_not_an_internal_one(db: Path, way: list[str]) -> None:
+    """`ticketcli list >&-`: nowhere to put the data is one clear line and exit 1."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    for args in (["list"], ["show", "1"], ["open", "Printer on fire"]):
+        result = subprocess.run([*way, "--db", str(db), "--as", ADMIN, *args],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                timeout=60, env=env, cwd=ROOT, preexec_fn=_closing(1))
+        assert result.returncode == 1, (args, result.stderr)
+        assert error_line(result.stderr) == (
+            "Error: cannot write to standard output (it is closed)"), args
+    # A command that prints nothing on stdout does not need it.
+    result = subprocess.run([*way, "--db", str(db), "--as", ADMIN, "comment", "1", "Any news?"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            timeout=60, env=env, cwd=ROOT, preexec_fn=_closing(1))
+    assert result.returncode == 0, result.stderr
+    assert count(db) == TICKETS + 1  # the open above saved its ticket before printing
+
+
+@pytest.mark.parametrize("way", [FAST, TYPER], ids=["fast-path", "typer"])
+def test_a_closed_stdin_reads_as_empty(db: Path, way: list[str]) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    result = subprocess.run([*way, "--db", str(db), "--as", ADMIN, "set-status", "-", "open"],
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                            timeout=60, env=env, cwd=ROOT, preexec_fn=_closing(0))
+    assert result.returncode == 2, result.stderr
+    assert error_line(result.stderr) == "Error: no ticket ids given"
+
+
 def test_typer_path_without_fast_path_runs(db: Path) -> None:
     """The TYPER way in above really is the Typer app (it lists like the fast path)."""
     assert run(db, "list", "--format", "ids", way=TYPER).stdout == run(

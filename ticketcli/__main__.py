@@ -1,5 +1,5 @@
-"""The ``ticketcli`` command: the fast path for plain ``show`` and ``list``,
-the full Typer app for everything else."""
+"""The ``ticketcli`` command: the fast path for plain ``show``, ``list``, ``open``,
+``comment`` and ``set-status`` command lines, the full Typer app for everything else."""
 
 from __future__ import annotations
 

@@ -48,16 +48,40 @@ def _output_error(label: str, error: OSError) -> OutputError:
     return OutputError(f"cannot write to {label} ({error.strerror or error})")
 
 
+class _Closed(io.TextIOBase):
+    """A standard output or error the process was started without (``>&-``): writing to
+    it is an OutputError, so a command that prints nothing there still runs."""
+
+    def __init__(self, label: str) -> None:
+        super().__init__()
+        self.label = label
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str, /) -> int:
+        raise OutputError(f"cannot write to {self.label} (it is closed)")
+
+    def isatty(self) -> bool:
+        return False
+
+
 def guard_streams() -> None:
     """Make sys.stdout and sys.stderr report every failure to write (see _Guarded).
 
     With PYTHONUNBUFFERED (or ``python -u``) a standard stream's text layer writes to the
     file directly and ignores a short write, so a disk filling up silently truncated the
     output: a buffered layer in between writes the rest, or raises. Streams that are not
-    the interpreter's own (closed, or replaced by a test runner) are left alone.
+    the interpreter's own (replaced by a test runner) are left alone; closed ones become
+    streams that report being closed (stdin: empty).
     """
+    if sys.stdin is None:  # started with stdin closed (<&-): it reads as empty
+        sys.stdin = io.StringIO()
     for name, label in (("stdout", "standard output"), ("stderr", "standard error")):
         stream = getattr(sys, name)
+        if stream is None:
+            setattr(sys, name, _Closed(label))
+            continue
         if type(stream) is not io.TextIOWrapper:
             continue
         stream.flush()
@@ -150,6 +174,13 @@ def exit_code(error: BaseException) -> int:
             ExitCode.ERROR,
         )
     raise error
+
+
+def exit_status(exit: SystemExit) -> int:
+    """The status a SystemExit asks for (None: 0; a message: 1, as the interpreter does)."""
+    if exit.code is None:
+        return 0
+    return exit.code if isinstance(exit.code, int) else 1
 
 
 def non_utf8(argv: list[str]) -> str | None:

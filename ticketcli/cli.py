@@ -12,7 +12,7 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__
-from .boundary import aborted, exit_code, fail, finish, guard_streams, non_utf8
+from .boundary import aborted, exit_code, exit_status, fail, finish, guard_streams, non_utf8
 from .context import open_context
 from .errors import ExitCode
 from .fastpath import hoist_global_options
@@ -64,6 +64,8 @@ class TicketGroup(TyperGroup):
         except typer.Abort:
             aborted()
             code = 130
+        except SystemExit as e:  # a change over many tickets that failed for some of them
+            code = exit_status(e)
         except BaseException as e:
             code = exit_code(e)
         sys.exit(finish(code))

@@ -181,12 +181,12 @@ def run(argv: list[str]) -> int | None:
     command, globals_, positionals, keywords = parsed
     if command == "show" and not (positionals[0].isascii() and positionals[0].isdigit()):
         return None
-    from .boundary import exit_code
+    from .boundary import exit_code, exit_status
 
     try:
         return _run(command, globals_, positionals, keywords)
     except SystemExit as e:  # a change over many tickets that failed for some of them
-        return e.code if isinstance(e.code, int) else 1
+        return exit_status(e)
     except BaseException as e:
         return exit_code(e)
 
