@@ -6,6 +6,7 @@ import json
 import os
 import sqlite3
 import stat
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -396,6 +397,29 @@ def test_a_large_import_leaves_planner_statistics_and_the_schema_intact(
     assert stats["idx_tickets_status_id"].startswith("1500 ")
     assert len(d.json("list", "--limit", "0")) == 1000
     assert len(d.json("list", "--all", "--search", "Ticket", "--limit", "0")) == 1500
+
+
+def _segments(db: Path) -> int:
+    with closing(sqlite3.connect(db)) as conn:
+        return int(conn.execute("SELECT count(DISTINCT segid) FROM tickets_fts_idx")
+                   .fetchone()[0])
+
+
+def test_a_desk_moving_in_gets_one_full_text_segment(tmp_path: Path) -> None:
+    """Imported batch by batch, the index is then merged into one segment; a smaller
+    import into a larger desk leaves the merging to FTS5."""
+    d = new_desk(tmp_path, "desk.db")
+
+    def csv(ids: range, word: str) -> str:
+        return "id,title,requester\n" + "".join(f"{i},{word} {i},{CUSTOMER}\n" for i in ids)
+
+    d.run("import", "-", "--format", "csv", input=csv(range(1, 12_001), "printer"))
+    assert _segments(d.db) == 1
+    d.run("import", "-", "--format", "csv", input=csv(range(12_001, 14_001), "scanner"))
+    assert _segments(d.db) > 1
+    assert len(d.json("list", "--all", "--search", "printer", "--limit", "0")) == 12_000
+    found = d.json("list", "--all", "--search", "scanner", "--limit", "5")
+    assert [t["id"] for t in found] == [14_000, 13_999, 13_998, 13_997, 13_996]
 
 
 def test_import_keeps_what_the_insert_triggers_keep(tmp_path: Path) -> None:

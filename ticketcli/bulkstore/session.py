@@ -29,6 +29,14 @@ Python, so it runs on a helper thread while the caller reads and checks the
 next batch: the two cores work at once. The session waits for it before any
 other use of the connection.
 
+An import that at least doubles the desk (a desk moving in) then merges each
+full-text index into one segment (FTS5 ``optimize``): batch by batch it grew
+to several, and a search reads each word's list in every segment. At
+1,000,000 tickets this takes about 1.7 s and brings a common word's first page
+from 2.1 to 1.8 ms (20 newest: 1.3 to 0.95 ms). A smaller import leaves the
+merging to FTS5's own, which would otherwise rewrite the whole index for a few
+new tickets.
+
 A large import ends with ``ANALYZE tickets``, so the query planner knows how many
 tickets each status holds: without those statistics it takes the status index
 to be selective, and ``list`` reads every active ticket to sort them (94 ms at
@@ -84,6 +92,10 @@ SORT_THREADS = 2  # helper threads SQLite may sort with when it builds an index
 DEFER_INDEXES_BELOW = 20_000  # tickets already there: rebuilding their indexes is cheap
 DEFERRABLE_TABLES = ("tickets", "history", "comments", "participants", "attachments")
 ANALYZE_FROM = 1_000  # tickets imported: then refresh the planner's statistics
+OPTIMIZE = (  # each full-text index merged into one segment
+    "INSERT INTO tickets_fts(tickets_fts) VALUES ('optimize')",
+    "INSERT INTO comments_fts(comments_fts) VALUES ('optimize')",
+)
 
 
 # Rows are plain tuples in column order (cheaper to build than named ones, and an
@@ -140,6 +152,7 @@ class ImportSession:
         self._dropped: list[str] = []  # CREATE sql of the triggers taken over
         self._indexes: list[str] = []  # CREATE INDEX sql of indexes dropped until the end
         self.inserted = 0  # tickets
+        self.before = 0  # tickets the desk held when the import began
         self._batch_sql: dict[str, list[str]] = {}  # table -> statements over new ids
 
     # -- insert triggers ---------------------------------------------------------
@@ -182,6 +195,7 @@ class ImportSession:
         primary keys, never its children; an import deletes nothing.
         """
         count = self.conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
+        self.before = int(count)
         if count >= DEFER_INDEXES_BELOW:
             return
         for table in DEFERRABLE_TABLES:
@@ -350,6 +364,9 @@ def import_session(store: Store) -> Iterator[ImportSession]:
             session._restore_indexes()
             session._restore_triggers()
             if session.inserted >= ANALYZE_FROM:
+                if session.inserted >= session.before:
+                    for statement in OPTIMIZE:
+                        conn.execute(statement)
                 conn.execute("ANALYZE tickets")
     except _Rollback:
         pass
