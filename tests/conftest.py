@@ -6,6 +6,7 @@ into tmp_path, and the ticketcli environment variables are cleared.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -188,3 +190,37 @@ def run_cli(*args: str, env: dict[str, str] | None = None, input: bytes | None =
         [sys.executable, "-m", "ticketcli", *args],
         input=input, capture_output=True, env=full_env, timeout=timeout, cwd=ROOT,
     )
+
+
+# -- environment faults (tests run as root in CI) ----------------------------------------
+
+
+def sh(*argv: str) -> None:
+    subprocess.run(list(argv), check=True, capture_output=True, timeout=60)
+
+
+@contextmanager
+def tmpfs(point: Path, size: str) -> Iterator[Path]:
+    point.mkdir(exist_ok=True)
+    sh("mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(point))
+    try:
+        yield point
+    finally:
+        if subprocess.run(["umount", str(point)], check=False).returncode != 0:
+            subprocess.run(["umount", "-l", str(point)], check=False)
+
+
+def fill(directory: Path) -> None:
+    """Fill the filesystem holding ``directory`` to the last byte."""
+    fd = os.open(directory / "filler", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for size in (1 << 16, 4096, 512, 1):
+            chunk = b"\0" * size
+            try:
+                while os.write(fd, chunk):
+                    pass
+            except OSError as e:
+                assert e.errno == errno.ENOSPC, e
+    finally:
+        os.close(fd)
+    assert shutil.disk_usage(directory).free == 0, shutil.disk_usage(directory)

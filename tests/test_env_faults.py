@@ -20,7 +20,6 @@ Mounts and immutable flags are undone in ``finally`` blocks.
 
 from __future__ import annotations
 
-import errno
 import os
 import re
 import shutil
@@ -34,7 +33,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ADMIN, AGENT, CUSTOMER, OTHER, ROOT, Desk, dump, isolate_home, make_desk
+from conftest import (
+    ADMIN,
+    AGENT,
+    CUSTOMER,
+    OTHER,
+    ROOT,
+    Desk,
+    dump,
+    fill,
+    isolate_home,
+    make_desk,
+    sh,
+    tmpfs,
+)
 
 from ticketcli.migrations import APPLICATION_ID, SCHEMA_VERSION
 
@@ -117,10 +129,6 @@ def seeded_desk(directory: Path) -> Desk:
     return Desk(db)
 
 
-def sh(*argv: str) -> None:
-    subprocess.run(list(argv), check=True, capture_output=True, timeout=60)
-
-
 @contextmanager
 def immutable(*paths: Path) -> Iterator[None]:
     """chattr +i: read-only even for root. Always undone, or pytest could not clean up."""
@@ -133,33 +141,6 @@ def immutable(*paths: Path) -> Iterator[None]:
     finally:
         for p in reversed(done):
             subprocess.run(["chattr", "-i", str(p)], check=False)
-
-
-@contextmanager
-def tmpfs(point: Path, size: str) -> Iterator[Path]:
-    point.mkdir(exist_ok=True)
-    sh("mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(point))
-    try:
-        yield point
-    finally:
-        if subprocess.run(["umount", str(point)], check=False).returncode != 0:
-            subprocess.run(["umount", "-l", str(point)], check=False)
-
-
-def fill(directory: Path) -> None:
-    """Fill the filesystem holding ``directory`` to the last byte."""
-    fd = os.open(directory / "filler", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        for size in (1 << 16, 4096, 512, 1):
-            chunk = b"\0" * size
-            try:
-                while os.write(fd, chunk):
-                    pass
-            except OSError as e:
-                assert e.errno == errno.ENOSPC, e
-    finally:
-        os.close(fd)
-    assert shutil.disk_usage(directory).free == 0, shutil.disk_usage(directory)
 
 
 def cli(*args: str, no_dac: bool = False, env: dict[str, str] | None = None,

@@ -15,7 +15,6 @@ the test's own, and ``/dev/full`` is only ever the stdout a test opens for the c
 
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 import sqlite3
@@ -23,11 +22,11 @@ import stat
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing
 from pathlib import Path
 
 import pytest
-from conftest import ADMIN, ROOT, Desk, make_desk
+from conftest import ADMIN, ROOT, Desk, fill, make_desk, tmpfs
 
 NO_DAC = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
 FAST = [sys.executable, "-m", "ticketcli"]
@@ -58,35 +57,6 @@ def db(tmp_path: Path) -> Path:
     copy = tmp_path / "desk.db"
     shutil.copy2(TEMPLATE["db"], copy)
     return copy
-
-
-def sh(*argv: str) -> None:
-    subprocess.run(list(argv), check=True, capture_output=True, timeout=60)
-
-
-@contextmanager
-def tiny_disk(point: Path, size: str = "8k") -> Iterator[Path]:
-    point.mkdir(exist_ok=True)
-    sh("mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(point))
-    try:
-        yield point
-    finally:
-        if subprocess.run(["umount", str(point)], check=False).returncode != 0:
-            subprocess.run(["umount", "-l", str(point)], check=False)
-
-
-def fill(path: Path) -> None:
-    """A file that takes every byte left on its filesystem."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        for size in (4096, 512, 1):
-            try:
-                while os.write(fd, b"\0" * size):
-                    pass
-            except OSError as e:
-                assert e.errno == errno.ENOSPC, e
-    finally:
-        os.close(fd)
 
 
 def run(db: Path, *args: str, way: list[str] = FAST, stdout: int | object = subprocess.PIPE,
@@ -163,9 +133,9 @@ def test_read_only_directory_is_an_error_and_changes_nothing(db: Path, tmp_path:
 @pytest.mark.parametrize("command", WRITERS)
 def test_full_disk_is_an_error_and_leaves_the_old_file(db: Path, tmp_path: Path,
                                                        command: str) -> None:
-    with tiny_disk(tmp_path / "tiny") as tiny:
+    with tmpfs(tmp_path / "tiny", "8k") as tiny:
         (tiny / "out.txt").write_text("the old copy\n")
-        fill(tiny / "filler")
+        fill(tiny)
         before = entries(tiny)
         result = run(db, *WRITERS[command], str(tiny / "out.txt"))
         assert result.returncode == 1, result.stderr
@@ -239,7 +209,7 @@ DATA = [
 def test_stdout_on_a_full_disk_is_an_error(db: Path, tmp_path: Path, args: list[str],
                                            way: list[str], unbuffered: bool) -> None:
     """The output is larger than the disk: exit 1, never a silently truncated file."""
-    with tiny_disk(tmp_path / "tiny") as tiny:
+    with tmpfs(tmp_path / "tiny", "8k") as tiny:
         with open(tiny / "out", "w") as out:
             result = run(db, *args, way=way, stdout=out, unbuffered=unbuffered)
         assert result.returncode == 1, (result.returncode, result.stderr)
