@@ -6,6 +6,8 @@ Free of Typer, so the fast path (fastpath.py) can run the commands that read the
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .context import Context
@@ -36,8 +38,15 @@ def _read_file(path: Path, what: str, limit: int) -> bytes:
     """A regular file's first ``limit + 1`` bytes; anything else is a usage error."""
     from .config import read_small_file
 
-    try:
+    with reading(path, what):
         return read_small_file(path, what, UsageError, limit, truncate=True)
+
+
+@contextmanager
+def reading(path: Path | str, what: str) -> Iterator[None]:
+    """Failures to read the file a user named, as usage errors saying which and why."""
+    try:
+        yield
     except FileNotFoundError:
         raise UsageError(f"{what} {path} does not exist") from None
     except PermissionError:

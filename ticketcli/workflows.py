@@ -17,17 +17,16 @@ def read_document(path: str, text: str | None = None) -> dict[str, Any]:
 
     if text is None:
         from .config import read_small_file
+        from .inputs import reading
 
         if Path(path).is_dir():
             raise UsageError(f"workflow file {path} is a directory")
+        with reading(path, "workflow file"):
+            data = read_small_file(Path(path), "workflow file", ConfigError)
         try:
-            text = read_small_file(Path(path), "workflow file", ConfigError).decode("utf-8")
-        except FileNotFoundError:
-            raise UsageError(f"workflow file {path} does not exist") from None
+            text = data.decode("utf-8")
         except UnicodeDecodeError:
             raise ConfigError(f"workflow file {path} is not UTF-8 text") from None
-        except OSError as e:
-            raise UsageError(f"cannot read workflow file {path}: {e.strerror}") from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:

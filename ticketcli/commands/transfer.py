@@ -8,6 +8,7 @@ from typing import IO, Annotated
 import typer
 
 from ..errors import UsageError
+from ..inputs import reading
 from . import context
 
 
@@ -20,14 +21,8 @@ def _open_source(path: str, stdin: IO[str]) -> IO[bytes]:
     source = Path(path)
     if source.is_dir():
         raise UsageError(f"{path} is a directory, not a file to import")
-    try:
+    with reading(path, "import file"):
         return open(source, "rb")
-    except FileNotFoundError:
-        raise UsageError(f"{path} does not exist") from None
-    except PermissionError:
-        raise UsageError(f"{path} is not readable: permission denied") from None
-    except OSError as e:
-        raise UsageError(f"cannot read {path}: {e.strerror}") from None
 
 
 def import_(
