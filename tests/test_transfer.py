@@ -405,6 +405,11 @@ def _segments(db: Path) -> int:
                    .fetchone()[0])
 
 
+def _free_pages(db: Path) -> int:
+    with closing(sqlite3.connect(db)) as conn:
+        return int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+
+
 def test_a_desk_moving_in_gets_one_full_text_segment(tmp_path: Path) -> None:
     """Imported batch by batch, the index is then merged into one segment; a smaller
     import into a larger desk leaves the merging to FTS5."""
@@ -415,6 +420,7 @@ def test_a_desk_moving_in_gets_one_full_text_segment(tmp_path: Path) -> None:
 
     d.run("import", "-", "--format", "csv", input=csv(range(1, 12_001), "printer"))
     assert _segments(d.db) == 1
+    assert _free_pages(d.db) == 0  # the indexes built after it took what the merge freed
     d.run("import", "-", "--format", "csv", input=csv(range(12_001, 14_001), "scanner"))
     assert _segments(d.db) > 1
     assert len(d.json("list", "--all", "--search", "printer", "--limit", "0")) == 12_000

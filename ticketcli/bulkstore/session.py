@@ -361,12 +361,14 @@ def import_session(store: Store) -> Iterator[ImportSession]:
                 session.wait()  # never leave the helper thread on the connection
             if not session.commit:
                 raise _Rollback
+            if session.inserted >= ANALYZE_FROM and session.inserted >= session.before:
+                # Before the indexes are built: they take the pages the old segments free,
+                # so the file does not grow by them.
+                for statement in OPTIMIZE:
+                    conn.execute(statement)
             session._restore_indexes()
             session._restore_triggers()
             if session.inserted >= ANALYZE_FROM:
-                if session.inserted >= session.before:
-                    for statement in OPTIMIZE:
-                        conn.execute(statement)
                 conn.execute("ANALYZE tickets")
     except _Rollback:
         pass
