@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ADMIN, AGENT, CUSTOMER, ROOT, Desk
+from conftest import ADMIN, AGENT, CUSTOMER, OTHER, ROOT, Desk
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import gen_completions  # noqa: E402
@@ -63,6 +63,18 @@ def test_ticket_ids_complete_only_what_the_person_may_see(desk: Desk) -> None:
     assert _complete(desk, ["show", ""], user=CUSTOMER) == [str(t) for t in reversed(theirs)]
     assert len(_complete(desk, ["show", ""], user=AGENT)) == 3
     assert _complete(desk, ["show", ""], user="stranger@example.com") == []
+
+
+def test_emails_complete_only_what_the_person_may_know(desk: Desk) -> None:
+    """Staff get the desk's addresses; a customer their own and their organization's
+    (CUSTOMER is in Acme, OTHER in none); someone unknown nothing."""
+    desk.run("user", "add", "colleague@example.com", "--org", "Acme")
+    everyone = _complete(desk, ["share", "1", ""], user=AGENT)
+    assert {CUSTOMER, OTHER, AGENT, ADMIN, "colleague@example.com"} <= set(everyone)
+    assert set(_complete(desk, ["share", "1", ""], user=CUSTOMER)) == {
+        CUSTOMER, "colleague@example.com"}
+    assert _complete(desk, ["share", "1", ""], user=OTHER) == [OTHER]
+    assert _complete(desk, ["share", "1", ""], user="stranger@example.com") == []
 
 
 def test_completion_never_creates_a_database(tmp_path: Path) -> None:

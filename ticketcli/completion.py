@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import typer
 
-from .store import Store
+from .store import Store, User
 from .workflow import PRESETS
 
 
@@ -38,8 +38,8 @@ def _with_store(ctx: typer.Context, fn: Callable[[Store], list[str]]) -> list[st
         store.close()
 
 
-def ticket_ids(ctx: typer.Context, incomplete: str) -> list[str]:
-    """Ids of the tickets the acting person may see (none for an unknown person)."""
+def _as_viewer(ctx: typer.Context, fn: Callable[[Store, User], list[str]]) -> list[str]:
+    """``fn`` for the acting person (nothing for someone the desk does not know)."""
     from . import config as cfg
     from .context import Context
 
@@ -53,11 +53,15 @@ def ticket_ids(ctx: typer.Context, incomplete: str) -> list[str]:
         except Exception:
             email = cfg.login_actor(os.environ)
         viewer = store.user_by_email(email.lower())
-        if viewer is None:
-            return []
-        return [str(i) for i in store.ids_starting(incomplete, viewer)]
+        return [] if viewer is None else fn(store, viewer)
 
     return _with_store(ctx, find)
+
+
+def ticket_ids(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Ids of the tickets the acting person may see."""
+    return _as_viewer(ctx, lambda s, viewer: [str(i) for i in s.ids_starting(incomplete,
+                                                                           viewer)])
 
 
 def statuses(ctx: typer.Context, incomplete: str) -> list[str]:
@@ -78,7 +82,8 @@ def priorities(ctx: typer.Context, incomplete: str) -> list[str]:
 
 
 def emails(ctx: typer.Context, incomplete: str) -> list[str]:
-    return _with_store(ctx, lambda s: s.emails_starting(incomplete))
+    """Addresses the acting person may know (a customer: their organization's)."""
+    return _as_viewer(ctx, lambda s, viewer: s.emails_starting(incomplete, viewer))
 
 
 def assignees(ctx: typer.Context, incomplete: str) -> list[str]:

@@ -41,11 +41,19 @@ class Store(TicketStore):
             found += [int(r[0]) for r in rows]
         return found
 
-    def emails_starting(self, prefix: str, limit: int = 40) -> list[str]:
+    def emails_starting(self, prefix: str, viewer: User, limit: int = 40) -> list[str]:
+        """Addresses ``viewer`` may know that start with ``prefix``: every one for staff;
+        for a customer, their own and their organization's (the people they may share
+        with under the strictest rule), never the whole desk's."""
         low = prefix.lower()
+        clause = ""
+        params: tuple[int | None, ...] = ()
+        if not viewer.staff:
+            clause, params = " AND (id = ? OR org_id = ?)", (viewer.id, viewer.org_id)
         rows = self.conn.execute(
-            "SELECT email FROM users WHERE email >= ? AND email < ? ORDER BY email LIMIT ?",
-            (low, low + "\U0010ffff", limit),
+            "SELECT email FROM users WHERE email >= ? AND email < ?" + clause  # noqa: S608
+            + " ORDER BY email LIMIT ?",
+            (low, low + "\U0010ffff", *params, limit),
         )
         return [str(r[0]) for r in rows]
 
