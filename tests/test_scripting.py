@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select
 import stat
+import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 import tomli_w
-from conftest import AGENT, CUSTOMER, OTHER, Desk
+from conftest import AGENT, CUSTOMER, OTHER, ROOT, Desk
 
 
 @pytest.fixture
@@ -288,3 +291,41 @@ def test_sorted_pages_by_priority_and_status(desk: Desk, stocked: dict[str, int]
     assert ids(desk, "--sort", "-status", "--limit", "2") == [t["solved"], t["urgent"]]
     assert ids(desk, "--sort", "-priority", "--limit", "0") == \
         ids(desk, "--sort", "-priority", "--limit", "100")
+
+
+def _on_a_terminal(desk: Desk, args: list[str], answer: bytes) -> tuple[int, str]:
+    """Run ticketcli with a pseudo-terminal as its terminal; answer its question."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: its terminal is the pty
+        os.chdir(ROOT)
+        os.execv(sys.executable, [sys.executable, "-m", "ticketcli", "--db", str(desk.db),
+                                  "--as", AGENT, *args])
+    seen = b""
+    answered = False
+    while True:
+        ready, _, _ = select.select([fd], [], [], 60)
+        assert ready, f"no output from the terminal: {seen!r}"
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+        if not answered and b"[y/N]" in seen:
+            os.write(fd, answer)
+            answered = True
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert answered, seen
+    return os.waitstatus_to_exitcode(status), seen.decode(errors="replace")
+
+
+def test_many_tickets_on_a_terminal_ask_first(desk: Desk) -> None:
+    ids = [str(desk.open(f"T{i}", as_=CUSTOMER)) for i in range(6)]
+    code, seen = _on_a_terminal(desk, ["set-status", *ids, "open"], b"n\n")
+    assert code == 2 and "Move to open 6 tickets? [y/N]" in seen and "cancelled" in seen
+    assert {desk.status(int(t)) for t in ids} == {"new"}
+    code, seen = _on_a_terminal(desk, ["set-status", *ids, "open"], b"y\n")
+    assert code == 0, seen
+    assert {desk.status(int(t)) for t in ids} == {"open"}

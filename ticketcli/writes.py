@@ -120,11 +120,11 @@ def parse_ids(c: Context, words: Sequence[str]) -> list[int]:
 def confirm(c: Context, count: int, what: str, yes: bool) -> None:
     if yes or count <= CONFIRM_ABOVE or not c.is_tty:
         return
+    # Unbuffered bytes: a terminal is not seekable, which a text file opened "r+" needs.
     try:
-        with open("/dev/tty", "r+") as tty:
-            tty.write(f"{what} {count} tickets? [y/N] ")
-            tty.flush()
-            answer = tty.readline().strip().lower()
+        with open("/dev/tty", "rb+", buffering=0) as tty:
+            tty.write(f"{what} {count} tickets? [y/N] ".encode())
+            answer = tty.readline(100).decode(errors="replace").strip().lower()
     except OSError:
         raise UsageError(
             f"{what} {count} tickets needs --yes when there is no terminal to ask"
