@@ -43,6 +43,14 @@ def test_ids_piped_from_list_into_set_status(desk: Desk) -> None:
     assert "3 ok, 0 failed" in result.stderr
     assert {desk.status(t) for t in pending} == {"solved"}
     assert desk.status(other) == "new"
+    # The same pipeline when nothing matches: nothing to do, which is success.
+    piped = desk.run("list", "--status", "pending", "--format", "ids").stdout
+    assert piped == ""
+    for command in (["set-status", "-", "solved"], ["comment", "-", "--body", "Any news?"]):
+        result = desk.run(*command, input=piped, as_=AGENT)
+        assert (result.stdout, result.stderr) == ("", "0 ok, 0 failed.\n")
+    # Ids missing from the command line itself are still a usage error.
+    assert desk.run("set-status", "solved", as_=AGENT, expect=2).stderr.startswith("Error:")
 
 
 def test_bulk_reports_each_failure_and_exits_with_its_code(desk: Desk) -> None:

@@ -305,8 +305,7 @@ def test_a_closed_stdin_reads_as_empty(db: Path, way: list[str]) -> None:
     result = subprocess.run([*way, "--db", str(db), "--as", ADMIN, "set-status", "-", "open"],
                             stdin=subprocess.DEVNULL, capture_output=True, text=True,
                             timeout=60, env=env, cwd=ROOT, preexec_fn=_closing(0))
-    assert result.returncode == 2, result.stderr
-    assert error_line(result.stderr) == "Error: no ticket ids given"
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "0 ok, 0 failed.\n")
 
 
 def test_typer_path_without_fast_path_runs(db: Path) -> None:

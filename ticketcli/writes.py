@@ -104,7 +104,11 @@ CONFIRM_ABOVE = 5
 
 
 def parse_ids(c: Context, words: Sequence[str]) -> list[int]:
-    """Ticket ids from the arguments; ``-`` reads whitespace-separated ids from stdin."""
+    """Ticket ids from the arguments; ``-`` reads whitespace-separated ids from stdin.
+
+    Ids piped from a query that matched nothing (``list ... --format ids | set-status -
+    solved``) are nothing to do, not an error: only ids missing from the command line
+    itself are a usage error."""
     ids: list[int] = []
     for word in words:
         tokens = read_text(c, "-", "list of ids").split() if word == "-" else [word]
@@ -112,7 +116,7 @@ def parse_ids(c: Context, words: Sequence[str]) -> list[int]:
             if not (token.isascii() and token.isdigit()) or int(token) <= 0:
                 raise UsageError(f"{token!r} is not a ticket id (ids are positive numbers)")
             ids.append(int(token))
-    if not ids:
+    if not ids and "-" not in words:
         raise UsageError("no ticket ids given")
     return list(dict.fromkeys(ids))
 
