@@ -117,7 +117,8 @@ def list_(
     ] = False,
     search: Annotated[
         str | None, typer.Option("--search", "-q", metavar="TEXT",
-                                 help="Words in the title, description or comments.")
+                                 help="Words, all in the title and description or all in "
+                                      "one comment you can see; the last also as a prefix.")
     ] = None,
     sort: Annotated[
         str, typer.Option("--sort", metavar="FIELD",
