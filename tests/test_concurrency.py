@@ -152,6 +152,7 @@ def worker_main(spec_path: str) -> None:
     os.environ.update(spec.get("env", {}))
     pool: list[int] = list(spec.get("tickets", []))
     staff = actor in STAFF
+    runs_stale = spec.get("close_stale", True)  # whether mixed work includes close-stale
 
     def mixed_op() -> None:
         r = rng.random()
@@ -186,7 +187,7 @@ def worker_main(spec_path: str) -> None:
                 cli("comment", str(tid), body, ticket=tid, token=body)
         elif r < 0.86:
             cli("share", str(tid), OTHER, ticket=tid)
-        elif r < 0.94 and staff:
+        elif r < 0.94 and staff and runs_stale:
             cli("close-stale", "--now", FAR_FUTURE, "--format", "json")
         else:
             cli("list", "--format", "json")
