@@ -70,6 +70,30 @@ def _known(c: _Checker, where: str, keys: list[str], statuses: dict[str, Status]
             c.add(where, f"unknown status {k!r}")
 
 
+def _leaving(c: _Checker, where: str, spec: dict[str, Any], key: str,
+             statuses: dict[str, Status], mover: str) -> list[str]:
+    """The statuses a rule moves tickets out of (``spec[key]``): known, at least one,
+    none final."""
+    names = _str_list(c, f"{where}.{key}", spec.get(key, []))
+    _known(c, f"{where}.{key}", names, statuses)
+    if not names:
+        c.add(f"{where}.{key}", "must name at least one status")
+    for s in names:
+        if s in statuses and statuses[s].final:
+            c.add(f"{where}.{key}", f"{s!r} is final; {mover} cannot move it")
+    return names
+
+
+def _target(c: _Checker, where: str, spec: dict[str, Any],
+            statuses: dict[str, Status]) -> str | None:
+    """The status a rule moves tickets to (``spec["to"]``), if it is one."""
+    to = spec.get("to")
+    if not isinstance(to, str) or to not in statuses:
+        c.add(f"{where}.to", "must name one of the statuses")
+        return None
+    return to
+
+
 def problems(data: dict[str, Any]) -> list[str]:
     """Every problem in a workflow document, each with its location."""
     return _build(data)[1]
@@ -169,34 +193,17 @@ def _build(data: dict[str, Any]) -> tuple[Workflow | None, list[str]]:
         by = spec.get("by")
         if by not in REPLY_SIDES:
             c.add(f"{where}.by", f"must be one of {', '.join(REPLY_SIDES)}")
-        within = _str_list(c, f"{where}.in", spec.get("in", []))
-        _known(c, f"{where}.in", within, statuses)
-        if not within:
-            c.add(f"{where}.in", "must name at least one status")
-        for s in within:
-            if s in statuses and statuses[s].final:
-                c.add(f"{where}.in", f"{s!r} is final; a reply cannot move it")
-        to = spec.get("to")
-        if not isinstance(to, str) or to not in statuses:
-            c.add(f"{where}.to", "must name one of the statuses")
-            to = initial
+        within = _leaving(c, where, spec, "in", statuses, "a reply")
+        to = _target(c, where, spec, statuses) or initial
         _only(c, where, spec, ("by", "in", "to"))
         replies.append(ReplyRule(str(by), frozenset(within), str(to)))
 
     stale: list[StaleRule] = []
     for where, spec in _tables(c, data, "stale"):
-        sources = _str_list(c, f"{where}.from", spec.get("from", []))
-        _known(c, f"{where}.from", sources, statuses)
-        if not sources:
-            c.add(f"{where}.from", "must name at least one status")
-        for s in sources:
-            if s in statuses and statuses[s].final:
-                c.add(f"{where}.from", f"{s!r} is final; a stale rule cannot move it")
-        to = spec.get("to")
-        if not isinstance(to, str) or to not in statuses:
-            c.add(f"{where}.to", "must name one of the statuses")
-            to = initial
-        elif to in sources:
+        sources = _leaving(c, where, spec, "from", statuses, "a stale rule")
+        target = _target(c, where, spec, statuses)
+        to = target or initial
+        if target is not None and target in sources:
             c.add(f"{where}.to", "must differ from every status in 'from'")
         after = 0
         try:
