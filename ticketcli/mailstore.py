@@ -134,17 +134,8 @@ class MailStore:
 
     def user_langs(self, user_ids: Sequence[int]) -> dict[int, str]:
         """The chosen language of each of ``user_ids`` that has one."""
-        found: dict[int, str] = {}
-        unique = list(dict.fromkeys(user_ids))
-        for start in range(0, len(unique), 500):
-            chunk = unique[start:start + 500]
-            rows = self.conn.execute(
-                f"SELECT user_id, lang FROM mail_prefs WHERE user_id IN "  # noqa: S608 (placeholders only)
-                f"({', '.join('?' * len(chunk))})",
-                chunk,
-            )
-            found.update((int(r[0]), str(r[1])) for r in rows)
-        return found
+        return {int(r[0]): str(r[1]) for r in self.store.select_in(
+            "SELECT user_id, lang FROM mail_prefs WHERE user_id IN", user_ids)}
 
     def set_user_lang(self, user_id: int, lang: str | None) -> None:
         if lang is None:

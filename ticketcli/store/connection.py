@@ -20,6 +20,7 @@ from ..migrations import APPLICATION_ID, SCHEMA_VERSION
 from ..workflow import Workflow
 
 DEFAULT_BUSY_TIMEOUT = 15.0
+IN_CHUNK = 500  # values in one IN (...) list (select_in)
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
@@ -258,6 +259,17 @@ class Connection:
             yield
         finally:
             self._rehearsing = False
+
+    def select_in(self, head: str, values: Sequence[Any], tail: str = "",
+                  params: Sequence[Any] = ()) -> Iterator[Any]:
+        """The rows of ``head (?, ?, ...) tail`` for all of ``values`` (duplicates
+        dropped), a chunk at a time; ``params`` follow each chunk's values. ``head``
+        ends with ``IN``; both are fixed SQL text."""
+        unique = list(dict.fromkeys(values))
+        for start in range(0, len(unique), IN_CHUNK):
+            chunk = unique[start:start + IN_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            yield from self.conn.execute(f"{head} ({marks}){tail}", [*chunk, *params])
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = self.conn.execute(sql, params).fetchone()

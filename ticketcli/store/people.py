@@ -24,17 +24,8 @@ class PeopleStore(Connection):
 
     def users_by_id(self, ids: Sequence[int]) -> dict[int, User]:
         """The users of ``ids`` that exist, by id."""
-        found: dict[int, User] = {}
-        unique = list(dict.fromkeys(ids))
-        for start in range(0, len(unique), 500):
-            chunk = unique[start:start + 500]
-            rows = self.conn.execute(
-                self._USER_SQL + f"WHERE u.id IN ({', '.join('?' * len(chunk))})",  # noqa: S608 (fixed)
-                chunk,
-            )
-            for r in rows:
-                found[int(r[0])] = User(*r)
-        return found
+        return {int(r[0]): User(*r) for r in self.select_in(self._USER_SQL + "WHERE u.id IN",
+                                                                     ids)}
 
     def users(self) -> list[User]:
         return [User(*r) for r in self.conn.execute(self._USER_SQL + "ORDER BY u.email")]

@@ -181,13 +181,8 @@ class Store(TicketStore):
             )
             if int(r[0]) not in found
         ]
-        for start in range(0, len(extra), 500):
-            chunk = extra[start:start + 500]
-            rows += self.conn.execute(
-                "SELECT " + self.TICKET_COLUMNS + self.TICKET_FROM  # noqa: S608 (fixed)
-                + f"WHERE t.id IN ({', '.join('?' * len(chunk))}) AND " + where,
-                [*chunk, *params],
-            ).fetchall()
+        rows += self.select_in("SELECT " + self.TICKET_COLUMNS + self.TICKET_FROM
+                               + "WHERE t.id IN", extra, " AND " + where, params)
         rows.sort(key=lambda r: -int(r[0]))
         more = len(rows) > q.limit
         return [self.ticket_from_row(r) for r in rows[: q.limit]], more

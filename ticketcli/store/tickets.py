@@ -10,8 +10,6 @@ from ..errors import NotFound
 from .people import PeopleStore
 from .records import Attachment, Comment, HistoryEntry, Ticket, User
 
-_CHUNK = 500  # ids in one IN (...) list
-
 
 class TicketHead(NamedTuple):
     """The few columns of a ticket its notifications need."""
@@ -55,20 +53,13 @@ class TicketStore(PeopleStore):
                      description: bool = False) -> dict[int, TicketHead]:
         """Title, status and requester (and the description if asked) of the tickets of
         ``ids`` that exist, by id: what a notification about each needs."""
-        found: dict[int, TicketHead] = {}
-        unique = list(dict.fromkeys(ids))
         text = "description" if description else "''"
-        for start in range(0, len(unique), _CHUNK):
-            chunk = unique[start:start + _CHUNK]
-            rows = self.conn.execute(
+        return {
+            int(r[0]): TicketHead(int(r[0]), str(r[1]), str(r[2]), int(r[3]), str(r[4]))
+            for r in self.select_in(
                 f"SELECT id, title, status, requester_id, {text} FROM tickets "  # noqa: S608 (fixed)
-                f"WHERE id IN ({', '.join('?' * len(chunk))})",
-                chunk,
-            )
-            for r in rows:
-                found[int(r[0])] = TicketHead(int(r[0]), str(r[1]), str(r[2]), int(r[3]),
-                                              str(r[4]))
-        return found
+                "WHERE id IN", ids)
+        }
 
     def can_see(self, user: User, ticket_id: int) -> bool:
         """The one visibility rule: staff see all; customers their own and shared."""
@@ -182,19 +173,12 @@ class TicketStore(PeopleStore):
         """The participants of each ticket in ``ticket_ids``, in the order of
         :meth:`participants`; tickets without any are left out."""
         found: dict[int, list[User]] = {}
-        unique = list(dict.fromkeys(ticket_ids))
         sql = self._USER_SQL.replace(
             "SELECT ", "SELECT p.ticket_id, ", 1
         ).replace("FROM users u", "FROM participants p JOIN users u ON u.id = p.user_id")
-        for start in range(0, len(unique), _CHUNK):
-            chunk = unique[start:start + _CHUNK]
-            rows = self.conn.execute(
-                sql + f"WHERE p.ticket_id IN ({', '.join('?' * len(chunk))}) "  # noqa: S608 (fixed)
-                "ORDER BY p.ticket_id, p.added_at, u.email",
-                chunk,
-            )
-            for r in rows:
-                found.setdefault(int(r[0]), []).append(User(*r[1:]))
+        for r in self.select_in(sql + "WHERE p.ticket_id IN", ticket_ids,
+                                " ORDER BY p.ticket_id, p.added_at, u.email"):
+            found.setdefault(int(r[0]), []).append(User(*r[1:]))
         return found
 
     def add_participant(self, ticket_id: int, user_id: int, now: str) -> bool:
