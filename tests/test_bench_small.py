@@ -33,7 +33,8 @@ def test_small_bench_runs_and_its_checks_pass(tmp_path: Path) -> None:
     lines = table.splitlines()
     assert lines[0].startswith("| measure") and "300" in lines[0] and "600" in lines[0]
     for row in ("import rate", "start-up: ticketcli show ID", "show ID",
-                "list --status pending", "list --search quokka (rare)", "list --search please",
+                "list --status pending", "list --search quokka (rare)",
+                "list --search wombat (1 in 5,000)", "list --search please",
                 "close-stale: longest write transaction", "size per ticket"):
         assert any(line.startswith(f"| {row}") for line in lines), row
     assert "correctness checks passed" in table
@@ -44,7 +45,9 @@ def test_generated_data_is_what_the_checks_expect(tmp_path: Path) -> None:
     data = bench.generate(tmp_path / "d.jsonl", 2000)
     assert data.tickets == 2000
     assert data.stale == 200  # 10% of the tickets
-    assert data.rare == 1
+    assert data.rare == 3  # the same at every size
+    assert bench.generate(tmp_path / "e.jsonl", 500).rare == 3
+    assert data.uncommon == 1  # grows with the desk: 1 in 5,000
     assert 0.8 < data.common / data.tickets < 0.9
     again = bench.generate(tmp_path / "d.jsonl", 2000)  # cached, same figures
     assert again == data
