@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from conftest import AGENT, CUSTOMER, Desk
+from conftest import AGENT, CUSTOMER, OTHER, Desk
 
 
 def test_service_desk_resolved_tickets_always_carry_a_resolution(
@@ -62,3 +62,30 @@ def test_global_options_may_follow_the_command(desk: Desk) -> None:
                                "--db"])
     assert said.exit_code == 0, said.stderr
     assert desk.ticket(int(tid))["comments"][0]["body"] == "--db"
+
+
+def test_a_status_the_ticket_already_has_says_its_note_was_not_added(desk: Desk) -> None:
+    tid = desk.open("Printer on fire")
+    desk.run("set-status", str(tid), "solved", "--note", "first", as_=AGENT)
+    again = desk.run("set-status", str(tid), "solved", "--note", "second", as_=AGENT)
+    assert again.stderr.strip() == f"Ticket {tid}: already solved; the note was not added."
+    assert [c["body"] for c in desk.ticket(tid)["comments"]] == ["first"]
+    other = desk.open("Scanner on fire")
+    many = desk.run("set-status", str(tid), str(other), "solved", "--note", "third",
+                    "--resolution", "done", "--yes", as_=AGENT)
+    assert many.stdout.splitlines() == [
+        f"{tid}\tok\talready solved; the note was not added; the resolution was not changed",
+        f"{other}\tok\tnew -> solved",
+    ]
+    assert [c["body"] for c in desk.ticket(other)["comments"]] == ["third"]
+    plain = desk.run("set-status", str(tid), "solved", as_=AGENT)
+    assert plain.stderr.strip() == f"Ticket {tid}: already solved."
+
+
+def test_service_desk_sharing_from_a_requester_without_organization_says_so(
+    desk_factory: Callable[[str], Desk],
+) -> None:
+    desk = desk_factory("service-desk")
+    tid = desk.open("No organization here", as_=OTHER)
+    refused = desk.run("share", str(tid), AGENT, as_=OTHER, expect=4)
+    assert "no organization" in refused.stderr and "members of no" not in refused.stderr

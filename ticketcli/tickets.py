@@ -442,10 +442,15 @@ def _check_sharing_rule(store: Store, wf: Workflow, ticket: Ticket, user: User) 
         org = store.org_by_id(ticket.org_id)
         if org is not None and org.manager_id == user.id:
             return
-    where = ticket.organization or "no organization"
+    if ticket.org_id is None:
+        raise PermissionDenied(
+            f"ticket {ticket.id} cannot be shared: its requester belongs to no organization, "
+            "and this workflow shares only with the members of the requester's organization "
+            "and its project manager"
+        )
     raise PermissionDenied(
-        f"ticket {ticket.id} can be shared only with members of {where} or its project "
-        f"manager; {user.email} is neither"
+        f"ticket {ticket.id} can be shared only with members of {ticket.organization} or its "
+        f"project manager; {user.email} is neither"
     )
 
 

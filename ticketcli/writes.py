@@ -95,7 +95,16 @@ def set_status(c: Context, args: list[str], *, resolution: str | None = None,
                              resolution=resolution, note=note, if_status=if_status)
 
     with store.rehearsal() if dry_run else nullcontext():
-        run_each(c, ids, act, dry_run=dry_run, done=f"already {status}")
+        run_each(c, ids, act, dry_run=dry_run, done=_already(status, note, resolution))
+
+
+def _already(status: str, note: str | None, resolution: str | None) -> str:
+    """What set-status says of a ticket that already has the status: the note and the
+    resolution given with it are not applied, and it says so rather than drop them."""
+    unused = [what for what, value in (("the note was not added", note),
+                                       ("the resolution was not changed", resolution))
+              if value is not None]
+    return "; ".join([f"already {status}", *unused])
 
 
 # -- one change over many tickets ------------------------------------------------------
