@@ -143,3 +143,14 @@ def test_many_tickets_across_batches_are_each_reminded_then_closed_once(
     for ticket, history_id, _, outbox_id in messages:
         assert history_id == closure[ticket]
         assert subjects[outbox_id] == f"[#{ticket}] seed {ids.index(ticket)}"
+
+
+def test_a_waiting_writer_tries_for_the_lock_within_each_pause_between_batches() -> None:
+    """close-stale lets waiting writers in by pausing between its transactions; a writer
+    polls for the lock (Store.write), and its longest sleep must fit inside that pause
+    with room to spare, or it can miss a pause and wait through two transactions."""
+    from ticketcli import stale
+    from ticketcli.store import connection
+
+    shortest, longest = connection.LOCK_POLL
+    assert 0 < shortest < longest <= stale.PAUSE / 2

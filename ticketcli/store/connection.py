@@ -21,6 +21,7 @@ from ..workflow import Workflow
 
 DEFAULT_BUSY_TIMEOUT = 15.0
 IN_CHUNK = 500  # values in one IN (...) list (select_in)
+LOCK_POLL = (0.0002, 0.001)  # seconds between attempts at the write lock (min, max)
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
@@ -226,7 +227,10 @@ class Connection:
         SQLite's own busy handler sleeps in growing steps (up to 100 ms) and only
         wins the lock if it wakes in the moment it is free, so a writer that
         commits and begins again at once (close-stale's batches) can starve it.
-        Polling every millisecond or two takes a free lock promptly instead.
+        Polling takes a free lock promptly instead: at most a millisecond apart, so
+        that an attempt always falls inside close-stale's 2 ms pause between batches
+        (1-2 ms apart, the attempts missed a pause now and then, and the writer waited
+        through two of its transactions).
         """
         import random
         import time
@@ -245,7 +249,7 @@ class Connection:
                         time.monotonic() >= deadline
                     ):
                         raise translate(e, self.path) from None
-                    time.sleep(random.uniform(0.0005, 0.002))
+                    time.sleep(random.uniform(*LOCK_POLL))
                 except sqlite3.Error as e:
                     raise translate(e, self.path) from None
         finally:
