@@ -89,3 +89,14 @@ def test_service_desk_sharing_from_a_requester_without_organization_says_so(
     tid = desk.open("No organization here", as_=OTHER)
     refused = desk.run("share", str(tid), AGENT, as_=OTHER, expect=4)
     assert "no organization" in refused.stderr and "members of no" not in refused.stderr
+
+
+def test_a_free_form_resolution_is_one_line_of_text(desk: Desk) -> None:
+    tid = desk.open("Printer on fire")
+    for bad in ("  ", "fixed\nfor good", "x" * 201):
+        refused = desk.run("set-status", str(tid), "solved", "--resolution", bad, as_=AGENT,
+                           expect=2)
+        assert refused.stderr.startswith("Error:") and "resolution" in refused.stderr
+        assert desk.status(tid) == "new"
+    desk.run("set-status", str(tid), "solved", "--resolution", "  toner   replaced ", as_=AGENT)
+    assert desk.ticket(tid)["resolution"] == "toner replaced"

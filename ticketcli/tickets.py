@@ -367,7 +367,7 @@ def set_status(store: Store, actor: User, now: str, ticket_id: int, status: str,
     wf = store.workflow()
     target = wf.status(status)
     if resolution is not None:
-        wf.check_resolution(resolution)
+        resolution = wf.check_resolution(resolution)
         if not target.resolved:
             raise UsageError(
                 "--resolution goes with a status that ends the work ("

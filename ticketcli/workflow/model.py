@@ -31,6 +31,7 @@ _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 # Longer waits make no sense for a help desk, and overflow date arithmetic.
 MAX_DURATION = 100 * 365 * 86400
+MAX_RESOLUTION = 200  # characters of a free-form resolution
 
 
 def parse_duration(value: object) -> int:
@@ -200,12 +201,25 @@ class Workflow(NamedTuple):
         return None
 
     def check_resolution(self, resolution: str) -> str:
-        if self.resolutions and resolution not in self.resolutions:
+        """One of the workflow's resolutions; or, where it names none, one line of text
+        (spaces folded) of at most MAX_RESOLUTION characters."""
+        if self.resolutions:
+            if resolution not in self.resolutions:
+                raise UsageError(
+                    f"unknown resolution {resolution!r}; choose one of: "
+                    + ", ".join(self.resolutions)
+                )
+            return resolution
+        clean = " ".join(resolution.split())
+        if not clean:
+            raise UsageError("--resolution needs some text")
+        if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in resolution):
+            raise UsageError("a resolution is one line, without control characters")
+        if len(clean) > MAX_RESOLUTION:
             raise UsageError(
-                f"unknown resolution {resolution!r}; choose one of: "
-                + ", ".join(self.resolutions)
+                f"a resolution is at most {MAX_RESOLUTION} characters (got {len(clean)})"
             )
-        return resolution
+        return clean
 
     def with_stale_after(self, seconds: int) -> Workflow:
         """A copy whose stale rules all wait ``seconds`` (reminders keep their lead)."""
