@@ -93,10 +93,22 @@ def test_service_desk_sharing_from_a_requester_without_organization_says_so(
 
 def test_a_free_form_resolution_is_one_line_of_text(desk: Desk) -> None:
     tid = desk.open("Printer on fire")
-    for bad in ("  ", "fixed\nfor good", "x" * 201):
+    for bad in ("  ", "fixed\x07", "x" * 201):
         refused = desk.run("set-status", str(tid), "solved", "--resolution", bad, as_=AGENT,
                            expect=2)
         assert refused.stderr.startswith("Error:") and "resolution" in refused.stderr
         assert desk.status(tid) == "new"
-    desk.run("set-status", str(tid), "solved", "--resolution", "  toner   replaced ", as_=AGENT)
+    desk.run("set-status", str(tid), "solved", "--resolution", " toner\n  replaced ",
+             as_=AGENT)
     assert desk.ticket(tid)["resolution"] == "toner replaced"
+
+
+def test_a_category_is_one_short_line(desk: Desk) -> None:
+    for bad in ("net\x07work", "x" * 101):
+        refused = desk.run("open", "Printer on fire", "--category", bad, expect=2)
+        assert refused.stderr.startswith("Error:") and "category" in refused.stderr
+    assert desk.json("list", "--all") == []
+    tid = desk.open("Printer on fire", "--category", " net\n work ")
+    assert desk.ticket(tid)["category"] == "net work"
+    blank = desk.open("Scanner on fire", "--category", "  ")
+    assert desk.ticket(blank)["category"] is None

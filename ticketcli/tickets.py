@@ -15,12 +15,14 @@ from . import events
 from .errors import Conflict, NotFound, PermissionDenied, UsageError
 from .people import check_email, find_user
 from .store import Attachment, Comment, HistoryEntry, Store, Ticket, TicketQuery, User
+from .text import one_line
 from .workflow import Workflow
 
 MAX_TITLE = 300
 MAX_BODY = 1_000_000
 MAX_ATTACHMENT = 25 * 1024 * 1024
 MAX_ATTACHMENTS = 20
+MAX_CATEGORY = 100  # characters
 
 
 class NewFile(NamedTuple):
@@ -69,14 +71,16 @@ DEFAULT_LIMITS = Limits()
 
 
 def check_title(title: str, limits: Limits = DEFAULT_LIMITS) -> str:
-    clean = " ".join(title.split())
-    if not clean:
+    if not title.strip():
         raise UsageError("a ticket needs a non-empty title")
-    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in clean):
-        raise UsageError("a title cannot contain control characters")
-    if len(clean) > limits.title:
-        raise UsageError(f"a title is at most {limits.title} characters (got {len(clean)})")
-    return clean
+    return one_line(title, "a title", limits.title)
+
+
+def check_category(category: str | None) -> str | None:
+    """A category is one short line; a blank one is none."""
+    if category is None:
+        return None
+    return one_line(category, "a category", MAX_CATEGORY) or None
 
 
 def check_body(body: str, what: str = "body", limits: Limits = DEFAULT_LIMITS) -> str:
@@ -178,7 +182,7 @@ def open_ticket(store: Store, actor: User, now: str, *, title: str, body: str,
     body = check_body(body, "description", limits)
     check_files(files, limits)
     prio = wf.check_priority(priority) if priority else wf.default_priority
-    cat = category.strip() or None if category is not None else None
+    cat = check_category(category)
     with store.write():
         who = actor
         if requester is not None:

@@ -8,6 +8,7 @@ import re
 from typing import Any, NamedTuple
 
 from ..errors import Conflict, PermissionDenied, UsageError
+from ..text import one_line
 
 PHASES = ("new", "open", "pending", "hold", "solved", "closed", "cancelled")
 INACTIVE_PHASES = frozenset({"closed", "cancelled"})
@@ -201,8 +202,7 @@ class Workflow(NamedTuple):
         return None
 
     def check_resolution(self, resolution: str) -> str:
-        """One of the workflow's resolutions; or, where it names none, one line of text
-        (spaces folded) of at most MAX_RESOLUTION characters."""
+        """One of the workflow's resolutions; or, where it names none, a line of text."""
         if self.resolutions:
             if resolution not in self.resolutions:
                 raise UsageError(
@@ -210,15 +210,9 @@ class Workflow(NamedTuple):
                     + ", ".join(self.resolutions)
                 )
             return resolution
-        clean = " ".join(resolution.split())
+        clean = one_line(resolution, "a resolution", MAX_RESOLUTION)
         if not clean:
             raise UsageError("--resolution needs some text")
-        if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in resolution):
-            raise UsageError("a resolution is one line, without control characters")
-        if len(clean) > MAX_RESOLUTION:
-            raise UsageError(
-                f"a resolution is at most {MAX_RESOLUTION} characters (got {len(clean)})"
-            )
         return clean
 
     def with_stale_after(self, seconds: int) -> Workflow:

@@ -1,0 +1,17 @@
+"""Short one-line texts people give: titles, categories, free-form resolutions."""
+
+from __future__ import annotations
+
+from .errors import UsageError
+
+
+def one_line(value: str, what: str, limit: int) -> str:
+    """``value`` on one line, its runs of spaces, tabs and line breaks folded into one
+    space ('' when blank); a usage error for other control characters, or when it is
+    longer than ``limit``. ``what`` names it in the message ("a title")."""
+    clean = " ".join(value.split())
+    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in clean):
+        raise UsageError(f"{what} cannot contain control characters")
+    if len(clean) > limit:
+        raise UsageError(f"{what} is at most {limit} characters (got {len(clean)})")
+    return clean
