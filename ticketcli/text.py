@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from .errors import UsageError
+
+# C0 and C1 control characters (line breaks and tabs among them): the one definition.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]").search
 
 
 def one_line(value: str, what: str, limit: int) -> str:
@@ -10,7 +15,7 @@ def one_line(value: str, what: str, limit: int) -> str:
     space ('' when blank); a usage error for other control characters, or when it is
     longer than ``limit``. ``what`` names it in the message ("a title")."""
     clean = " ".join(value.split())
-    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in clean):
+    if CONTROL(clean):
         raise UsageError(f"{what} cannot contain control characters")
     if len(clean) > limit:
         raise UsageError(f"{what} is at most {limit} characters (got {len(clean)})")

@@ -21,6 +21,7 @@ from typing import Any
 from ..clock import iso, parse
 from ..errors import TicketError
 from ..people import check_email
+from ..text import CONTROL
 from ..tickets import DEFAULT_LIMITS, MAX_ID, Limits
 from ..workflow import ROLES, Workflow
 from .records import (
@@ -58,7 +59,6 @@ _ANY_MONTH_STAMP: Callable[[str], Any] = re.compile(
 ).fullmatch
 _FIELD_KEY = re.compile(r"[A-Za-z0-9_-]+").fullmatch
 # What `open` refuses in a title (after runs of whitespace become one space).
-_TITLE_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]").search
 # How the store writes JSON details (one encoder, not one per call).
 ENCODE = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 
@@ -219,7 +219,7 @@ class Checker:
             title = ""
         elif len(title) > self.limits.title:
             p.append(f"a title is at most {self.limits.title} characters (got {len(title)})")
-        elif _TITLE_CONTROL(title):
+        elif CONTROL(title):
             p.append("title cannot contain control characters")
         description = get("description", "")
         if type(description) is not str or "\x00" in description or (
