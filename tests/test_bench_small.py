@@ -32,7 +32,8 @@ def test_small_bench_runs_and_its_checks_pass(tmp_path: Path) -> None:
     table = out.getvalue()
     lines = table.splitlines()
     assert lines[0].startswith("| measure") and "300" in lines[0] and "600" in lines[0]
-    for row in ("import rate", "start-up: ticketcli show ID", "show ID",
+    for row in ("import rate", "  the database's share alone", "start-up: ticketcli show ID",
+                "show ID",
                 "list --status pending", "list --search quokka (rare)",
                 "list --search wombat (1 in 5,000)", "list --search please",
                 "close-stale: longest write transaction", "size per ticket"):
