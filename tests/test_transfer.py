@@ -428,6 +428,32 @@ def test_a_desk_moving_in_gets_one_full_text_segment(tmp_path: Path) -> None:
     assert [t["id"] for t in found] == [14_000, 13_999, 13_998, 13_997, 13_996]
 
 
+def _automerge(db: Path, table: str) -> Any:
+    assert table in ("tickets_fts", "comments_fts")
+    with closing(sqlite3.connect(db)) as conn:
+        row = conn.execute(
+            f"SELECT v FROM {table}_config WHERE k = 'automerge'").fetchone()  # noqa: S608
+    return None if row is None else row[0]
+
+
+def test_an_import_pauses_full_text_merging_only_while_it_lasts(tmp_path: Path) -> None:
+    """FTS5 merges segments as rows come in; an import turns that off while it runs (it
+    merges once at the end) and leaves each index's setting as it found it, so later
+    writes merge again. A failed import changes nothing."""
+    d = new_desk(tmp_path, "desk.db")
+    with closing(sqlite3.connect(d.db)) as conn, conn:
+        conn.execute("INSERT INTO tickets_fts(tickets_fts, rank) VALUES ('automerge', 8)")
+    assert _automerge(d.db, "comments_fts") is None  # FTS5's default: 4
+    body = "id,title,requester\n" + "".join(f"{i},Ticket {i},{CUSTOMER}\n"
+                                            for i in range(1, 6_001))
+    d.run("import", "-", "--format", "csv", input=body)
+    assert (_automerge(d.db, "tickets_fts"), _automerge(d.db, "comments_fts")) == (8, 4)
+    bad = f"id,title,requester\n7000,Fine,{CUSTOMER}\n7001,,{CUSTOMER}\n"
+    d.run("import", "-", "--format", "csv", input=bad, expect=2)
+    assert (_automerge(d.db, "tickets_fts"), _automerge(d.db, "comments_fts")) == (8, 4)
+    assert len(d.json("list", "--all", "--limit", "0")) == 6_000
+
+
 def test_import_keeps_what_the_insert_triggers_keep(tmp_path: Path) -> None:
     """Import does the work of the insert triggers once a batch: counts per status,
     time bounds per block of ids, full text, all as the triggers would have."""
