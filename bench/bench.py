@@ -23,6 +23,8 @@ What is measured, and how:
 * **show, list, search**: the real command run in-process (argument parsing,
   opening the database, the query, rendering JSON), so interpreter start-up,
   which does not grow with the desk, does not hide what does. Warm cache.
+  Measured once every desk is built, the sizes taken in turn on each run, so
+  that a shared machine's load, which drifts over minutes, weighs on each alike.
 * **close-stale**: a fresh process on a copy of the desk where 10% of the
   tickets are stale; wall time, the longest write transaction (timed inside
   that process around every ``Store.write``) and its own peak RSS (``VmHWM``:
@@ -39,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import io
 import json
 import os
@@ -439,19 +440,20 @@ class StoreClock:
             setattr(Store, name, original)
 
 
-def timed(fn: Callable[[], Any], reps: int,
-          clock: StoreClock | None = None) -> tuple[list[float], list[float]]:
-    """Wall times of ``fn`` and, with a clock, the part spent in store queries."""
-    fn()  # warm-up (page cache, statement cache)
-    times, queries = [], []
+def interleaved(fn: Callable[[int], Any], sizes: list[int], reps: int,
+                clock: StoreClock) -> dict[int, tuple[list[float], list[float]]]:
+    """Wall and query times of ``fn(size)`` for each size, the sizes taken in turn."""
+    for n in sizes:
+        fn(n)  # warm-up (page cache, statement cache)
+    out: dict[int, tuple[list[float], list[float]]] = {n: ([], []) for n in sizes}
     for _ in range(reps):
-        if clock is not None:
+        for n in sizes:
             clock.spent = 0.0
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-        queries.append(clock.spent if clock is not None else 0.0)
-    return times, queries
+            start = time.perf_counter()
+            fn(n)
+            out[n][0].append(time.perf_counter() - start)
+            out[n][1].append(clock.spent)
+    return out
 
 
 # -- close-stale in a child process, with every write transaction timed ---------------
@@ -645,6 +647,7 @@ class Bench:
         self.raw: dict[str, dict[int, Figure]] = {}
         self.plans: dict[str, str] = {}
         self.checks: list[str] = []
+        self.desks: dict[int, tuple[Path, Dataset]] = {}  # built, for the queries
 
     def say(self, text: str) -> None:
         print(text, file=sys.stderr, flush=True)
@@ -712,7 +715,7 @@ class Bench:
             self.say(f"[{n}] import, the database's share alone: {floor.text()}")
         self.verify(db, data)
         self.measure_size(db, n)
-        self.queries(db, n, data)
+        self.desks[n] = (db, data)
         stale = [close_stale(db, self.work) for _ in range(max(1, min(self.reps, 3)))]
         for s in stale:
             self.check(s["closed"] == data.stale,
@@ -757,45 +760,58 @@ class Bench:
         self.put("  of which full-text index", "", n, Figure([fts / n], unit="B"))
         self.say(f"[{n}] size: {total / n:.0f} B/ticket")
 
-    def queries(self, db: Path, n: int, data: Dataset) -> None:
-        cli = InProcess(db)
+    def queries(self) -> None:
+        """show, list and search on every desk built, interleaved: each run of a row goes
+        round the sizes in turn, so that a machine getting busier or quieter over the
+        minutes the rows take weighs on every size alike."""
+        clis = {n: InProcess(db) for n, (db, _) in self.desks.items()}
         # Ten runs a rep: a query takes milliseconds, and its median moves by tenths of
         # one from run to run on a shared machine (one rep, the smoke run: three).
         reps = self.reps * 10 if self.reps > 1 else 3
-        ids = random.Random(n).sample(range(1, n + 1), min(reps + 1, n))
-        shown = iter(ids * 2)
-        got = json.loads(cli("show", str(ids[0]), "--format", "json"))
-        self.check(got["id"] == ids[0], f"[{n}] show {ids[0]}")
+        shown = {}
+        for n, cli in clis.items():
+            ids = random.Random(n).sample(range(1, n + 1), min(reps + 1, n))
+            shown[n] = iter(ids * 2)
+            got = json.loads(cli("show", str(ids[0]), "--format", "json"))
+            self.check(got["id"] == ids[0], f"[{n}] show {ids[0]}")
         target = "1M within 1.5x of 10k"
+        largest = max(self.sizes)
         with StoreClock() as clock:
-            def show_one() -> str:
-                return cli("show", str(next(shown)), "--format", "json")
+            def show_one(n: int) -> str:
+                return clis[n]("show", str(next(shown[n])), "--format", "json")
 
-            whole, query = timed(show_one, reps, clock)
-            self.put("show ID", target, n, Figure(query))
-            self.commands.setdefault("show ID", Row("show ID", "")).cells[n] = \
-                Figure(whole).text()
+            def listing(args: list[str]) -> Callable[[int], str]:
+                return lambda n: clis[n]("list", *args, "--format", "json")
+
+            rows: list[tuple[str, str, Callable[[int], Any]]] = [("show ID", target, show_one)]
+            rows += [(name, _query_target(name, target), listing(args))
+                     for name, args in LIST_QUERIES]
+            for name, row_target, fn in rows:
+                for n, (whole, query) in interleaved(fn, list(clis), reps, clock).items():
+                    self.put(name, row_target, n, Figure(query))
+                    self.commands.setdefault(name, Row(name, "")).cells[n] = \
+                        Figure(whole).text()
             for name, args in LIST_QUERIES:
-                whole, query = timed(functools.partial(cli, "list", *args, "--format", "json"),
-                                     reps, clock)
-                self.put(name, _query_target(name, target), n, Figure(query))
-                self.commands.setdefault(name, Row(name, "")).cells[n] = Figure(whole).text()
-                cli("list", *args, "--format", "json", trace=True)
                 self.plans.setdefault(name, "")
-                if n == max(self.sizes):
-                    self.plans[name] = self.plan(db, cli.sql)
-        rare = json.loads(cli("list", "--all", "--search", RARE, "--limit", "0",
-                              "--format", "json"))
-        self.check(len(rare) == data.rare, f"[{n}] search {RARE} finds {len(rare)} tickets")
-        some = json.loads(cli("list", "--all", "--search", UNCOMMON, "--limit", "0",
-                              "--format", "json"))
-        self.check(len(some) == data.uncommon,
-                   f"[{n}] search {UNCOMMON} finds {len(some)} tickets")
-        active = int(cli("list", "--count"))
-        self.check(active == data.active, f"[{n}] list --count gives {active} active tickets")
-        stale = int(cli("list", "--stale", "--count"))
-        self.check(stale == data.stale, f"[{n}] list --stale --count gives {stale}")
-        self.say(f"[{n}] queries done")
+                if largest in clis:
+                    clis[largest]("list", *args, "--format", "json", trace=True)
+                    self.plans[name] = self.plan(self.desks[largest][0], clis[largest].sql)
+        for n, cli in clis.items():
+            data = self.desks[n][1]
+            rare = json.loads(cli("list", "--all", "--search", RARE, "--limit", "0",
+                                  "--format", "json"))
+            self.check(len(rare) == data.rare,
+                       f"[{n}] search {RARE} finds {len(rare)} tickets")
+            some = json.loads(cli("list", "--all", "--search", UNCOMMON, "--limit", "0",
+                                  "--format", "json"))
+            self.check(len(some) == data.uncommon,
+                       f"[{n}] search {UNCOMMON} finds {len(some)} tickets")
+            active = int(cli("list", "--count"))
+            self.check(active == data.active,
+                       f"[{n}] list --count gives {active} active tickets")
+            stale = int(cli("list", "--stale", "--count"))
+            self.check(stale == data.stale, f"[{n}] list --stale --count gives {stale}")
+        self.say("queries done")
 
     @staticmethod
     def plan(db: Path, statements: list[str]) -> str:
@@ -938,6 +954,7 @@ def main(argv: Sequence[str] | None = None, out: Any = None) -> int:
         bench.startup()
         for n in sizes:
             bench.size(n)
+        bench.queries()
         bench.finish()
     return 0
 
