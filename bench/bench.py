@@ -4,7 +4,7 @@ figure beside its target.
 
 Only the standard library and ticketcli itself. Run it from the project root:
 
-    python bench/bench.py                      # 10k, 100k and 1M (about 15 minutes)
+    python bench/bench.py                      # 10k, 100k and 1M (about 6 minutes)
     python bench/bench.py --sizes 10000,100000 # quicker
     python bench/bench.py --sizes 300 --reps 1 # a smoke run (what the tests do)
 
