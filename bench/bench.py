@@ -264,14 +264,19 @@ def base_env() -> dict[str, str]:
     return env
 
 
+def remove_database(db: Path) -> None:
+    """A database file and its write-ahead log, gone if they were there."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+
+
 def ticketcli(db: Path, *args: str) -> list[str]:
     return [*cli_command(), "--db", str(db), *args]
 
 
 def build(db: Path, data: Dataset) -> float:
     """A new desk with ``data`` imported; returns the import's wall time."""
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    remove_database(db)
     env = base_env()
     run(ticketcli(db, "init"), env=env)
     with open(data.path, "rb") as fh:
@@ -297,8 +302,7 @@ def import_floor(data: Dataset, work: Path, reps: int) -> tuple[list[float], boo
     from ticketcli.store import Store
 
     people = work / "floor-people.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{people}{suffix}").unlink(missing_ok=True)
+    remove_database(people)
     env = base_env()
     run(ticketcli(people, "init"), env=env)
     head = work / "floor-people.jsonl"
@@ -318,8 +322,7 @@ def import_floor(data: Dataset, work: Path, reps: int) -> tuple[list[float], boo
         replay(self, **rows)
 
     def fresh() -> Path:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{copy}{suffix}").unlink(missing_ok=True)
+        remove_database(copy)
         shutil.copyfile(people, copy)
         os.chmod(copy, 0o600)
         return copy
@@ -530,8 +533,7 @@ class LockProbe(threading.Thread):
 
 def close_stale(db: Path, work: Path) -> dict[str, float]:
     copy = work / "stale-copy.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{copy}{suffix}").unlink(missing_ok=True)
+    remove_database(copy)
     shutil.copyfile(db, copy)
     # A cron job meets a file at rest: the copy's write-back must not land in the run
     # (it made a batch stall for tens of milliseconds now and then).
@@ -551,8 +553,7 @@ def close_stale(db: Path, work: Path) -> dict[str, float]:
     figures["wall"] = elapsed
     figures["waited"] = probe.longest
     figures["closed"] = len(done.stdout.split())
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{copy}{suffix}").unlink(missing_ok=True)
+    remove_database(copy)
     return {k: float(v) for k, v in figures.items()}
 
 
@@ -831,8 +832,7 @@ class Bench:
         env = base_env()
         _, first = run(ticketcli(db, "export"), env=env)
         copy = self.work / "round-trip.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{copy}{suffix}").unlink(missing_ok=True)
+        remove_database(copy)
         run(ticketcli(copy, "init"), env=env)
         path = self.work / "round-trip.jsonl"
         path.write_bytes(first.stdout)
