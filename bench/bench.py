@@ -298,8 +298,8 @@ def import_floor(data: Dataset, work: Path, reps: int) -> tuple[list[float], boo
     """
     import gc
 
-    from ticketcli.bulkstore import session as bulk
     from ticketcli.store import Store
+    from ticketcli.store.bulk import session as bulk
 
     people = work / "floor-people.db"
     remove_database(people)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import ADMIN, AGENT, CUSTOMER, OTHER, Desk, dump
 
-from ticketcli.migrations import SCHEMA_VERSION
+from ticketcli.store.migrations import SCHEMA_VERSION
 
 
 @pytest.fixture

@@ -61,7 +61,7 @@ CHANGE_LINE = re.compile(r"Ticket (\d+): (\S+) → (\S+)\.")
 def seed_tickets(db: Path, count: int, *, status: str = "solved", requester: str = CUSTOMER,
                  now: str = OLD, title: str = "seed") -> list[int]:
     """Open ``count`` tickets in-process (fast), each moved to ``status`` by the admin."""
-    from ticketcli import tickets as uc
+    from ticketcli.desk import tickets as uc
     from ticketcli.store import Store
 
     store = Store.open(db)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conftest import Desk
 
-from ticketcli.doctor import filesystem_type, run_checks, sqlite_check
+from ticketcli.desk.doctor import filesystem_type, run_checks, sqlite_check
 from ticketcli.store import Store
 
 

@@ -48,7 +48,7 @@ from conftest import (
     tmpfs,
 )
 
-from ticketcli.migrations import APPLICATION_ID, SCHEMA_VERSION
+from ticketcli.store.migrations import APPLICATION_ID, SCHEMA_VERSION
 
 FAR_FUTURE = "2099-01-01T00:00:00Z"
 NO_DAC = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]

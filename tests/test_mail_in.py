@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from conftest import ADMIN, AGENT, CUSTOMER, OTHER, Desk, make_desk
 
+from ticketcli.desk.mailin import clean_subject
 from ticketcli.mail.html import html_to_text
-from ticketcli.mail.inbound import clean_subject
 from ticketcli.mail.parse import decode_words, parse
 from ticketcli.mail.quotes import trim_quoted
 

@@ -554,7 +554,7 @@ def test_a_421_that_closes_the_connection_is_retried(desk: Desk, tmp_path: Path)
 def test_a_database_from_before_email_is_upgraded(tmp_path: Path) -> None:
     import sqlite_utils
 
-    from ticketcli import migrations
+    from ticketcli.store import migrations
 
     path = tmp_path / "old.db"
     con = sqlite3.connect(path)

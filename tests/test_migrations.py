@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, Desk, make_desk
 
-from ticketcli.migrations import SCHEMA_VERSION
+from ticketcli.store.migrations import SCHEMA_VERSION
 
 
 def _version(db: Path) -> int:
@@ -29,7 +29,7 @@ def _upgrade_that_dies(db: Path, how: str) -> subprocess.CompletedProcess[str]:
     """Run a next migration that changes things and then dies (SIGKILL or an error)."""
     code = textwrap.dedent(f"""
         import os, signal, sys
-        from ticketcli import migrations
+        from ticketcli.store import migrations
         def m999_broken(db):
             db["brand_new"].create({{"id": int, "x": str}}, pk="id")
             db.execute("ALTER TABLE tickets ADD COLUMN extra TEXT")
@@ -80,7 +80,7 @@ def test_a_migration_that_fails_rolls_back_completely(tmp_path: Path) -> None:
 
 def test_an_older_database_is_upgraded_in_place(tmp_path: Path) -> None:
     """A database at every earlier version upgrades on first use and keeps its data."""
-    from ticketcli import migrations
+    from ticketcli.store import migrations
 
     for start in range(1, SCHEMA_VERSION):
         db = tmp_path / f"v{start}.db"
@@ -103,7 +103,7 @@ def test_an_older_database_is_upgraded_in_place(tmp_path: Path) -> None:
 
 def test_upgrade_to_4_counts_the_tickets_already_there(tmp_path: Path) -> None:
     """m004 fills the per-status counts from the tickets a version 3 desk holds."""
-    from ticketcli.migrations import COUNT_TRIGGERS
+    from ticketcli.store.migrations import COUNT_TRIGGERS
 
     desk = make_desk(tmp_path)
     ids = [desk.open(f"Ticket {i}") for i in range(5)]
@@ -130,7 +130,7 @@ def test_upgrade_to_5_reindexes_words_and_bounds_the_tickets_already_there(
     """m005 rebuilds the full-text indexes leaner and fills the per-block time bounds
     from what a version 4 desk holds."""
     import ticketcli.store.connection as connection
-    from ticketcli import migrations
+    from ticketcli.store import migrations
 
     with monkeypatch.context() as mp:  # a desk made by the version 4 code
         mp.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:4])

@@ -92,7 +92,7 @@ def test_many_tickets_across_batches_are_each_reminded_then_closed_once(
         tmp_path: Path) -> None:
     desk = make_desk(tmp_path)
     ids = seed_tickets(desk.db, 450)
-    from ticketcli import tickets as uc
+    from ticketcli.desk import tickets as uc
     from ticketcli.store import Store
 
     store = Store.open(desk.db)
@@ -149,7 +149,7 @@ def test_a_waiting_writer_tries_for_the_lock_within_each_pause_between_batches()
     """close-stale lets waiting writers in by pausing between its transactions; a writer
     polls for the lock (Store.write), and its longest sleep must fit inside that pause
     with room to spare, or it can miss a pause and wait through two transactions."""
-    from ticketcli import stale
+    from ticketcli.desk import stale
     from ticketcli.store import connection
 
     shortest, longest = connection.LOCK_POLL

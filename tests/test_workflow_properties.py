@@ -17,10 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ticketcli import tickets
 from ticketcli.clock import iso
+from ticketcli.desk import tickets
+from ticketcli.desk.stale import close_stale
 from ticketcli.errors import Conflict, PermissionDenied
-from ticketcli.stale import close_stale
 from ticketcli.store import Store, User
 from ticketcli.workflow import PRESETS, Workflow, load_preset
 

@@ -154,8 +154,8 @@ def value_problem(key: str, value: Any) -> str | None:
         if value not in ("en", "it"):
             return f"language must be 'en' or 'it', not {_shown(value)}"
     elif key == "user":
+        from .desk.people import check_email
         from .errors import UsageError
-        from .people import check_email
 
         try:
             check_email(value if isinstance(value, str) else "")

@@ -17,9 +17,9 @@ from typing import IO, Any
 
 from . import config as cfg
 from .clock import iso, utcnow
+from .desk.tickets import DEFAULT_LIMITS, Limits
 from .errors import ConfigError, UsageError
 from .store import DEFAULT_BUSY_TIMEOUT, Store, User
-from .tickets import DEFAULT_LIMITS, Limits
 
 
 class Context:
@@ -144,7 +144,7 @@ class Context:
 
     def actor(self) -> User:
         if self._actor is None:
-            from .people import resolve_actor
+            from .desk.people import resolve_actor
 
             self._actor = resolve_actor(self.store(), self.actor_email(), self.now_iso())
         return self._actor

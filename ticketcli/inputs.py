@@ -11,8 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .context import Context
+from .desk.tickets import MAX_BODY, NewFile
 from .errors import UsageError
-from .tickets import MAX_BODY, NewFile
 
 
 def read_text(c: Context, source: str, what: str) -> str:

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from .clock import local
+from .desk.tickets import Details
 from .errors import UsageError
 from .store import Ticket
-from .tickets import Details
 from .workflow import Workflow
 
 FORMATS = ("table", "json", "jsonl", "csv", "tsv", "ids")

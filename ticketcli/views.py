@@ -6,8 +6,8 @@ Free of Typer: the Typer commands (commands/tickets.py) and the fast path
 
 from __future__ import annotations
 
-from . import tickets as uc
 from .context import Context
+from .desk import tickets as uc
 from .errors import UsageError
 from .output import (
     DETAIL_FIELDS,

@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 
-from . import tickets as uc
 from .context import Context
+from .desk import tickets as uc
+from .desk.tickets import Change
 from .errors import ExitCode, TicketError, UsageError
 from .inputs import body_from, read_attachments, read_text
-from .tickets import Change
 
 
 def _fields(pairs: list[str] | None) -> dict[str, str]:

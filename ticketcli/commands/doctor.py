@@ -19,7 +19,7 @@ def doctor(ctx: typer.Context, fmt: FormatOption = None) -> None:
       ticketcli doctor
       ticketcli --db /srv/helpdesk.db doctor --format json
     """
-    from ..doctor import run_checks
+    from ..desk.doctor import run_checks
     from ..store import Store
 
     c = context(ctx)

@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from ..completion import presets
+from ..desk.people import require_admin, resolve_actor
 from ..errors import TicketError
-from ..people import require_admin, resolve_actor
 from ..workflow import PRESETS, load_preset, parse_duration
 from . import context
 

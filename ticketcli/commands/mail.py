@@ -102,7 +102,7 @@ def list_(
       ticketcli notify list --state failed --format json
       ticketcli notify list --ticket 42
     """
-    from ..mailstore import STATES, MailStore
+    from ..store.outbox import STATES, MailStore
 
     c = context(ctx)
     check_format(fmt)
@@ -152,7 +152,7 @@ def retry(
       ticketcli notify retry 17 18
       ticketcli notify retry --all-failed
     """
-    from ..mailstore import MailStore
+    from ..store.outbox import MailStore
 
     c = context(ctx)
     if bool(ids) == all_failed:
@@ -185,9 +185,9 @@ def lang_(
       ticketcli notify lang it
       ticketcli notify lang en --user anna@example.com
     """
+    from ..desk.people import find_user
     from ..mail.templates import check_lang
-    from ..mailstore import MailStore
-    from ..people import find_user
+    from ..store.outbox import MailStore
 
     c = context(ctx)
     check_lang(language)
@@ -232,7 +232,7 @@ def template_show(
       ticketcli notify template show reply --lang it > reply.it.txt
     """
     from ..mail.templates import DEFAULTS, KINDS, LANGS, check_kind, check_lang
-    from ..mailstore import MailStore
+    from ..store.outbox import MailStore
 
     c = context(ctx)
     store = c.store()
@@ -275,7 +275,7 @@ def template_set(
     """
     from ..inputs import read_text
     from ..mail.templates import check_kind, check_lang, validate
-    from ..mailstore import MailStore
+    from ..store.outbox import MailStore
 
     c = context(ctx)
     check_kind(kind)
@@ -309,7 +309,7 @@ def template_reset(
       ticketcli notify template reset opened --lang it
     """
     from ..mail.templates import check_kind, check_lang
-    from ..mailstore import MailStore
+    from ..store.outbox import MailStore
 
     c = context(ctx)
     check_kind(kind)
@@ -347,7 +347,7 @@ def mail_in(ctx: typer.Context) -> None:
       ticketcli --db /srv/helpdesk.db mail-in < message.eml
       helpdesk: "|/usr/local/bin/ticketcli --db /srv/helpdesk.db mail-in"
     """
-    from ..mail.inbound import MailInError, Sysexit, deliver, exit_code
+    from ..desk.mailin import MailInError, Sysexit, deliver, exit_code
     from ..mail.parse import parse
     from ..mail.settings import own_address
 

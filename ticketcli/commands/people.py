@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from .. import completion
-from .. import people as uc
+from ..desk import people as uc
 from ..output import render_rows
 from . import FormatOption, check_format, context, sub_app
 

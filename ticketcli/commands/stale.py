@@ -7,10 +7,10 @@ from typing import Annotated
 import typer
 
 from ..clock import parse
+from ..desk.people import check_email
+from ..desk.stale import close_stale
 from ..errors import PermissionDenied, UsageError
 from ..output import render_rows
-from ..people import check_email
-from ..stale import close_stale
 from ..store import Store
 from . import FormatOption, check_format, context
 

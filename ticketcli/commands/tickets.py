@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from .. import completion, views, writes
-from .. import tickets as uc
+from ..desk import tickets as uc
 from . import FormatOption, context
 
 IdArg = Annotated[

@@ -58,7 +58,7 @@ def import_(
       ticketcli import from-other-tool.csv --new-ids --dry-run
       ticketcli export | ticketcli --db copy.db import -
     """
-    from ..transfer import import_stream
+    from ..desk.transfer import import_stream
 
     c = context(ctx)
     if fmt is not None and fmt not in ("jsonl", "csv"):
@@ -106,7 +106,7 @@ def export(
       ticketcli export --output backup.jsonl
       ticketcli export | ticketcli --db copy.db import -
     """
-    from ..transfer import export_records, write_jsonl
+    from ..desk.transfer import export_records, write_jsonl
 
     c = context(ctx)
     store = c.store()

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .. import workflows as uc
+from ..desk import workflows as uc
 from ..errors import ConfigError
 from ..inputs import read_text
 from ..output import render_rows

@@ -18,7 +18,7 @@ from email.policy import SMTP
 from email.utils import format_datetime
 
 from ..clock import FORMAT
-from ..mailstore import OutboxMessage, ThreadEntry
+from ..store.outbox import OutboxMessage, ThreadEntry
 from .settings import MailSettings
 
 OWN_ID = re.compile(r"<ticketcli\.([0-9a-z]+)\.(\d+)(?:\.(\d+))?@[^<>\s]+>", re.IGNORECASE)

@@ -1,7 +1,7 @@
 """The outbox subscriber: events the customer side should hear about become messages.
 
 :func:`enqueue_many` runs inside the transaction of every recorded event (it is
-registered in :mod:`ticketcli.events`). For the events that concern the
+registered in :mod:`ticketcli.desk.events`). For the events that concern the
 customer side it writes one message per recipient, in the recipient's
 language, into the outbox; the event and its messages commit together or not
 at all. A message holds what to tell (its ``data``); its text is rendered from
@@ -23,10 +23,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..desk.events import Recorded
 from ..errors import NotFound
-from ..events import Recorded
-from ..mailstore import Event, MailStore, NewMessage, OutboxMessage
 from ..store import Store, User
+from ..store.outbox import Event, MailStore, NewMessage, OutboxMessage
 from ..store.tickets import TicketHead
 from . import templates
 

@@ -31,8 +31,8 @@ from typing import Protocol
 
 from ..clock import iso
 from ..errors import ConfigError, ExitCode, TicketError
-from ..mailstore import MailStore, OutboxMessage
 from ..store import Store
+from ..store.outbox import MailStore, OutboxMessage
 from .compose import compose
 from .outbox import render_claimed
 from .settings import MailSettings

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import KEYS
+from ..desk.people import check_email
 from ..errors import ConfigError, UsageError
-from ..people import check_email
 
 SECURITY = ("none", "starttls", "ssl")
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}

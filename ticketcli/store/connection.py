@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Self
 
 from ..errors import Busy, ConfigError, TicketError
-from ..migrations import APPLICATION_ID, SCHEMA_VERSION
 from ..workflow import Workflow
+from .migrations import APPLICATION_ID, SCHEMA_VERSION
 
 DEFAULT_BUSY_TIMEOUT = 15.0
 IN_CHUNK = 500  # values in one IN (...) list (select_in)
@@ -174,7 +174,7 @@ class Connection:
         c.execute("PRAGMA foreign_keys = ON")
         c.execute("PRAGMA synchronous = FULL")
         if version < SCHEMA_VERSION:
-            from ..migrations import migrate
+            from .migrations import migrate
 
             if c.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 c.execute("PRAGMA journal_mode = WAL")

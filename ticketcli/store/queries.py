@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from ..migrations import BLOCK_BITS
+from .migrations import BLOCK_BITS
 from .records import SORT_KEYS, Ticket, TicketQuery, User
 from .tickets import TicketStore
 

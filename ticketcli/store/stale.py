@@ -1,7 +1,7 @@
 """close-stale's SQL: the tickets a stale rule selects, and their moves a batch at a time.
 
 :class:`StaleStore` works on the connection of one :class:`Store` and inside its
-transactions (like :class:`ticketcli.mailstore.MailStore`). Selections walk the
+transactions (like :class:`ticketcli.store.outbox.MailStore`). Selections walk the
 ``(status, id)`` index in id order, so each batch continues where the last one
 stopped; moves are one prepared statement run over the whole batch.
 

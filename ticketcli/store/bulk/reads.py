@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from ..store import Comment, HistoryEntry, Store, Ticket, User
+from .. import Comment, HistoryEntry, Store, Ticket, User
 from . import each_in
 
 

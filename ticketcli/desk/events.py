@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .store import Store
+from ..store import Store
 
 # What an event is: (ticket id, actor id, time, event, from status, to status, detail).
 Event = tuple[int, int | None, str, str, str | None, str | None, dict[str, Any] | None]
@@ -48,7 +48,7 @@ def record_many(store: Store, events: Sequence[Event]) -> list[int]:
 
 def _mail_outbox(store: Store, recorded: Sequence[Recorded]) -> None:
     """Email notifications: outbox rows in the event's transaction (imported on first use)."""
-    from .mail.outbox import enqueue_many
+    from ..mail.outbox import enqueue_many
 
     enqueue_many(store, recorded)
 

@@ -61,7 +61,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from ..store import Store, User
+from .. import Store, User
 from . import chunks, each_in
 
 if TYPE_CHECKING:

@@ -3,7 +3,7 @@
 The records arrive checked (:mod:`.checks`); what needs the database is done
 here: who is already registered, which ticket numbers are taken, which
 organizations exist. Rows go to the import session
-(:mod:`ticketcli.bulkstore.session`) a batch at a time; the whole import is
+(:mod:`ticketcli.store.bulk.session`) a batch at a time; the whole import is
 its one transaction, committed only if no line was bad.
 """
 
@@ -14,8 +14,10 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import IO
 
-from ..bulkstore import session as bulk
-from ..bulkstore.session import (
+from ...errors import UsageError
+from ...store import Store, User
+from ...store.bulk import session as bulk
+from ...store.bulk.session import (
     AttachmentRow,
     CommentRow,
     HistoryRow,
@@ -23,11 +25,9 @@ from ..bulkstore.session import (
     PersonRow,
     TicketRow,
 )
-from ..errors import UsageError
+from ...workflow import Workflow
 from ..people import require_admin
-from ..store import Store, User
 from ..tickets import DEFAULT_LIMITS, Limits
-from ..workflow import Workflow
 from .checks import ENCODE, Checker
 from .read import checked_records
 from .records import (

@@ -4,7 +4,7 @@ The whole delivery is one ``BEGIN IMMEDIATE`` transaction: a new customer,
 their ticket or reply, its attachments, the outbox messages its events cause
 and the record of the message's Message-ID (which makes a repeated delivery of
 the same message a no-op) commit together or not at all. The existing use
-cases (:func:`ticketcli.tickets.open_ticket`, :func:`ticketcli.tickets.comment`)
+cases (:func:`ticketcli.desk.tickets.open_ticket`, :func:`ticketcli.desk.tickets.comment`)
 do the work, through a view of the store whose ``write()`` joins the open
 transaction instead of starting its own.
 
@@ -20,13 +20,13 @@ import re
 from dataclasses import dataclass, replace
 from enum import IntEnum
 
-from .. import tickets
 from ..errors import Busy, ConfigError, Conflict, NotFound, PermissionDenied, TicketError
-from ..mailstore import MailStore
+from ..mail.compose import own_ticket
+from ..mail.parse import Inbound
+from ..mail.quotes import trim_quoted
 from ..store import Store, User
-from .compose import own_ticket
-from .parse import Inbound
-from .quotes import trim_quoted
+from ..store.outbox import MailStore
+from . import tickets
 
 SUBJECT_TAG = re.compile(r"\[#(\d{1,12})\]")
 PREFIX = re.compile(r"^\s*((re|r|fw|fwd|i|aw|wg|sv|vs|rif|tr)\s*(\[\d+\])?\s*:\s*)+",

@@ -33,12 +33,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from ..clock import FORMAT, iso
+from ..store import Store
+from ..store.stale import StaleStore
+from ..workflow import StaleRule
 from . import events
-from .clock import FORMAT, iso
-from .store import Store
-from .store.stale import StaleStore
 from .tickets import Change
-from .workflow import StaleRule
 
 BATCH = 1000  # most tickets one transaction moves
 CHUNK = 40  # tickets fetched and moved between two looks at the clock

@@ -18,12 +18,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from ..clock import iso, parse
-from ..errors import TicketError
+from ...clock import iso, parse
+from ...errors import TicketError
+from ...text import CONTROL
+from ...workflow import ROLES, Workflow
 from ..people import check_email
-from ..text import CONTROL
 from ..tickets import DEFAULT_LIMITS, MAX_ID, Limits
-from ..workflow import ROLES, Workflow
 from .records import (
     ATTACHMENT_KEYS,
     COMMENT_KEYS,

@@ -8,8 +8,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from .migrations import SCHEMA_VERSION
-from .store import Store
+from ..store import Store
+from ..store.migrations import SCHEMA_VERSION
 
 MIN_SQLITE = (3, 51, 3)  # fixes a rare WAL-reset corruption race between writers
 NETWORK_FS = {

@@ -30,7 +30,7 @@ Import rules:
 The modules, in the order a line goes through them: :mod:`.read` (JSONL and
 CSV into records, with line numbers), :mod:`.checks` (each record checked and
 normalized against the workflow), :mod:`.load` (people, numbers and rows, into
-one transaction through :mod:`ticketcli.bulkstore.session`); and :mod:`.export`.
+one transaction through :mod:`ticketcli.store.bulk.session`); and :mod:`.export`.
 :mod:`.records` holds the format's constants and the checked records.
 """
 

@@ -12,8 +12,8 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from ..bulkstore import reads as bulk
-from ..store import Store, User
+from ...store import Store, User
+from ...store.bulk import reads as bulk
 from .records import FORMAT_VERSION, HEADER_TYPE
 
 

@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
+from ..errors import Conflict, NotFound, PermissionDenied, UsageError
+from ..store import Attachment, Comment, HistoryEntry, Store, Ticket, TicketQuery, User
+from ..text import one_line
+from ..workflow import Workflow
 from . import events
-from .errors import Conflict, NotFound, PermissionDenied, UsageError
 from .people import check_email, find_user
-from .store import Attachment, Comment, HistoryEntry, Store, Ticket, TicketQuery, User
-from .text import one_line
-from .workflow import Workflow
 
 MAX_TITLE = 300
 MAX_BODY = 1_000_000
@@ -260,8 +260,8 @@ class ListRequest(NamedTuple):
 
 def _query(store: Store, actor: User, req: ListRequest) -> TicketQuery | None:
     """The store query for a request, or None when it cannot match anything."""
-    from .store import SORT_KEYS
-    from .workflow import PHASES
+    from ..store import SORT_KEYS
+    from ..workflow import PHASES
 
     wf = store.workflow()
     for s in req.statuses:
@@ -301,7 +301,7 @@ def _query(store: Store, actor: User, req: ListRequest) -> TicketQuery | None:
         found["org_id"] = org.id
     stale = None
     if req.stale_at is not None:
-        from .clock import iso
+        from ..clock import iso
 
         stale = [(r.sources, r.since, iso(req.stale_at - timedelta(seconds=r.after)))
                  for r in wf.stale]

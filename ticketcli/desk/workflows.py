@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, Conflict, UsageError
+from ..errors import ConfigError, Conflict, UsageError
+from ..store import Store, User
+from ..workflow import Workflow
 from .people import require_admin
-from .store import Store, User
-from .workflow import Workflow
 
 
 def read_document(path: str, text: str | None = None) -> dict[str, Any]:
@@ -16,8 +16,8 @@ def read_document(path: str, text: str | None = None) -> dict[str, Any]:
     import tomllib
 
     if text is None:
-        from .config import read_small_file
-        from .inputs import reading
+        from ..config import read_small_file
+        from ..inputs import reading
 
         if Path(path).is_dir():
             raise UsageError(f"workflow file {path} is a directory")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from .errors import Conflict, NotFound, PermissionDenied, UsageError
-from .store import Org, Store, User
-from .workflow import ROLES
+from ..errors import Conflict, NotFound, PermissionDenied, UsageError
+from ..store import Org, Store, User
+from ..workflow import ROLES
 
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 MAX_EMAIL = 254

@@ -18,7 +18,7 @@ import weakref
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from .store import Store
+from . import Store
 
 STATES = ("pending", "sending", "sent", "failed")
 _SELECT = (

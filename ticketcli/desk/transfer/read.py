@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
-from ..errors import UsageError
+from ...errors import UsageError
 from .checks import Checker
 from .records import FORMATS, Checked, LineError
 
