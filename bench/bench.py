@@ -408,20 +408,29 @@ class InProcess:
 class StoreClock:
     """Time spent inside the store's query methods: a command's query time."""
 
-    METHODS = ("ticket", "can_see", "list_tickets", "count_matching", "comments",
-               "attachments", "history", "participants", "user_by_email", "org_by_name")
+    METHODS = (("tickets", "TicketSQL", ("ticket", "can_see", "comments", "attachments",
+                                         "history", "participants")),
+               ("listing", "ListingSQL", ("list_tickets", "count_matching")),
+               ("people", "PeopleSQL", ("user_by_email", "org_by_name")))
 
     def __init__(self) -> None:
         self.spent = 0.0
         self._depth = 0
-        self._saved: dict[str, Any] = {}
+        self._saved: dict[tuple[Any, str], Any] = {}
 
     def __enter__(self) -> StoreClock:
-        from ticketcli.store import Store
+        import importlib
 
-        for name in self.METHODS:
-            original = getattr(Store, name)
-            self._saved[name] = original
+        for module, cls_name, names in self.METHODS:
+            cls = getattr(importlib.import_module(f"ticketcli.store.{module}"), cls_name)
+            for name in names:
+                self._wrap(cls, name)
+        return self
+
+    def _wrap(self, cls: Any, name: str) -> None:
+        original = getattr(cls, name)
+        self._saved[(cls, name)] = original
+        if True:
 
             def timed_method(*a: Any, _original: Any = original, **k: Any) -> Any:
                 self._depth += 1
@@ -433,14 +442,11 @@ class StoreClock:
                     if self._depth == 0:
                         self.spent += time.perf_counter() - start
 
-            setattr(Store, name, timed_method)
-        return self
+            setattr(cls, name, timed_method)
 
     def __exit__(self, *exc: object) -> None:
-        from ticketcli.store import Store
-
-        for name, original in self._saved.items():
-            setattr(Store, name, original)
+        for (cls, name), original in self._saved.items():
+            setattr(cls, name, original)
 
 
 def interleaved(fn: Callable[[int], Any], sizes: list[int], reps: int,

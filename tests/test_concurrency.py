@@ -68,7 +68,7 @@ def seed_tickets(db: Path, count: int, *, status: str = "solved", requester: str
     try:
         # This connection only: skip fsyncs while seeding; the CLI processes keep FULL.
         store.conn.execute("PRAGMA synchronous = OFF")
-        admin = store.user_by_email(ADMIN)
+        admin = store.people.user_by_email(ADMIN)
         assert admin is not None
         ids = []
         for i in range(count):

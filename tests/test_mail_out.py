@@ -169,6 +169,25 @@ def test_reply_with_status_and_attachment_is_one_message(desk: Desk, tmp_path: P
     assert "The ticket is now: Pending (was: New)" in rows[0]["body"]
 
 
+def test_two_commands_in_the_same_second_are_two_messages(
+        desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reply and a separate status change are two change sets, so two messages, even
+    when the clock gives both the same second (the outbox once merged them by time)."""
+    tid = desk.open("Crash on start", as_=CUSTOMER)
+    moment = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
+    monkeypatch.setattr("ticketcli.context.utcnow", lambda: moment)
+    desk.run("comment", str(tid), "Please send the log", as_=AGENT)
+    desk.run("set-status", str(tid), "pending", as_=AGENT)
+    rows = outbox(desk)[1:]
+    assert [(r["recipient"], r["kind"]) for r in rows] == [(CUSTOMER, "reply"),
+                                                          (CUSTOMER, "status")]
+    assert "Please send the log" in rows[0]["body"]
+    assert "The ticket is now" not in rows[0]["body"]
+    assert "Pending" in rows[1]["body"] and "Please send the log" not in rows[1]["body"]
+    stamps = {h["at"] for h in desk.ticket(tid)["history"] if h["actor"] == AGENT}
+    assert stamps == {"2026-12-03T09:30:00Z"}
+
+
 def test_a_refused_change_writes_no_message(desk: Desk) -> None:
     tid = desk.open("Done", as_=CUSTOMER)
     desk.run("set-status", str(tid), "closed", as_=AGENT)

@@ -97,7 +97,7 @@ def test_many_tickets_across_batches_are_each_reminded_then_closed_once(
 
     store = Store.open(desk.db)
     try:
-        admin = store.user_by_email(ADMIN)
+        admin = store.people.user_by_email(ADMIN)
         assert admin is not None
         shared = ids[::7]
         for tid in shared:

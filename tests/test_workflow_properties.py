@@ -152,10 +152,10 @@ def open_desk(folder: Path, preset: str) -> Desk:
     now = iso(T0)
     with store.write():
         store.set_workflow(wf)
-        org = store.add_org("Acme", None, now)
-        agent = store.add_user("agent@example.com", "Agnese", "agent", None, now)
-        requester = store.add_user("anna@example.com", "Anna", "customer", org.id, now)
-        participant = store.add_user("carla@example.com", "Carla", "customer", org.id, now)
+        org = store.people.add_org("Acme", None, now)
+        agent = store.people.add_user("agent@example.com", "Agnese", "agent", None, now)
+        requester = store.people.add_user("anna@example.com", "Anna", "customer", org.id, now)
+        participant = store.people.add_user("carla@example.com", "Carla", "customer", org.id, now)
     tid = tickets.open_ticket(store, requester, now, title="Printer on fire", body="It burns",
                               priority=None, category=None, requester=None, fields={},
                               files=[], follow_up=None)
@@ -167,7 +167,7 @@ def open_desk(folder: Path, preset: str) -> Desk:
 def status_chain(store: Store, ticket_id: int) -> list[tuple[str | None, str | None]]:
     return [
         (h.from_status, h.to_status)
-        for h in store.history(ticket_id, internal=True)
+        for h in store.tickets.history(ticket_id, internal=True)
         if h.event in ("opened", "status")
     ]
 
@@ -176,9 +176,9 @@ def step(desk: Desk, ev: Event, now: datetime, last_activity: datetime) -> datet
     """Apply one event; returns the new time of the last requester-side activity."""
     store, wf, tid = desk.store, desk.wf, desk.ticket_id
     actor = desk.people[ev.side]
-    before = store.ticket(tid)
+    before = store.tickets.ticket(tid)
     stamp = iso(now)
-    history_before = len(store.history(tid, internal=True))
+    history_before = len(store.tickets.history(tid, internal=True))
     refused: Exception | None = None
     try:
         if ev.kind in ("reply", "note"):
@@ -193,7 +193,7 @@ def step(desk: Desk, ev: Event, now: datetime, last_activity: datetime) -> datet
             close_stale(store, now)
     except (Conflict, PermissionDenied) as e:
         refused = e
-    after = store.ticket(tid)
+    after = store.tickets.ticket(tid)
 
     assert after.status in wf.statuses
     assert after.phase == wf.phase_of(after.status)
@@ -205,7 +205,7 @@ def step(desk: Desk, ev: Event, now: datetime, last_activity: datetime) -> datet
     if refused is not None:
         # a refused change leaves no trace
         assert after == before
-        assert len(store.history(tid, internal=True)) == history_before
+        assert len(store.tickets.history(tid, internal=True)) == history_before
         return last_activity
 
     side = "requester" if ev.side == "participant" else ev.side
@@ -252,6 +252,6 @@ def test_use_case_lives_keep_a_consistent_history(preset: str, data: st.DataObje
             assert chain[0] == (None, wf.initial)
             for (_, previous_to), (source, _) in zip(chain, chain[1:], strict=False):
                 assert source == previous_to
-            assert chain[-1][1] == desk.store.ticket(desk.ticket_id).status
+            assert chain[-1][1] == desk.store.tickets.ticket(desk.ticket_id).status
         finally:
             desk.store.close()

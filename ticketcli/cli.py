@@ -60,7 +60,7 @@ class TicketGroup(TyperGroup):
                 hint = f" (see '{e.ctx.command_path} --help')"
             code = fail(e.format_message() + hint, ExitCode.USAGE)
         except typer._click.exceptions.ClickException as e:
-            code = fail(e.format_message(), ExitCode(e.exit_code or 1))
+            code = fail(e.format_message(), e.exit_code or ExitCode.ERROR)
         except typer.Abort:
             aborted()
             code = 130

@@ -52,7 +52,7 @@ def _as_viewer(ctx: typer.Context, fn: Callable[[Store, User], list[str]]) -> li
             email = c.actor_email()
         except Exception:
             email = cfg.login_actor(os.environ)
-        viewer = store.user_by_email(email.lower())
+        viewer = store.people.user_by_email(email.lower())
         return [] if viewer is None else fn(store, viewer)
 
     return _with_store(ctx, find)
@@ -60,7 +60,7 @@ def _as_viewer(ctx: typer.Context, fn: Callable[[Store, User], list[str]]) -> li
 
 def ticket_ids(ctx: typer.Context, incomplete: str) -> list[str]:
     """Ids of the tickets the acting person may see."""
-    return _as_viewer(ctx, lambda s, viewer: [str(i) for i in s.ids_starting(incomplete,
+    return _as_viewer(ctx, lambda s, viewer: [str(i) for i in s.tickets.ids_starting(incomplete,
                                                                            viewer)])
 
 
@@ -83,7 +83,7 @@ def priorities(ctx: typer.Context, incomplete: str) -> list[str]:
 
 def emails(ctx: typer.Context, incomplete: str) -> list[str]:
     """Addresses the acting person may know (a customer: their organization's)."""
-    return _as_viewer(ctx, lambda s, viewer: s.emails_starting(incomplete, viewer))
+    return _as_viewer(ctx, lambda s, viewer: s.people.emails_starting(incomplete, viewer))
 
 
 def assignees(ctx: typer.Context, incomplete: str) -> list[str]:

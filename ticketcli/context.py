@@ -19,7 +19,18 @@ from . import config as cfg
 from .clock import iso, utcnow
 from .desk.tickets import DEFAULT_LIMITS, Limits
 from .errors import ConfigError, UsageError
-from .store import DEFAULT_BUSY_TIMEOUT, Store, User
+from .store import DEFAULT_BUSY_TIMEOUT, ChangeSet, Store, User
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .store import Subscriber
+
+
+def _outbox(store: Store, changes: ChangeSet) -> None:
+    """Email notifications: outbox rows in the change's own transaction."""
+    from .mail.outbox import enqueue
+
+    enqueue(store, changes)
 
 
 class Context:
@@ -52,6 +63,8 @@ class Context:
         self._config: dict[str, Any] | None = None
         self._store: Store | None = None
         self._actor: User | None = None
+        # Told each transaction's change set at commit (inside it): the mail outbox.
+        self.subscribers: list[Subscriber] = [_outbox]
 
     # -- configuration ----------------------------------------------------------
 
@@ -121,6 +134,7 @@ class Context:
             if not self.db_option and not self.config.get("db"):
                 path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             self._store = Store.open(path, busy_timeout=busy_timeout)
+            self._store.subscribers.extend(self.subscribers)
         return self._store
 
     def store(self) -> Store:

@@ -50,11 +50,11 @@ def init(
         wf = wf.with_stale_after(seconds)
     store = c.open_store()
     with store.write():
-        if store.count_users():
+        if store.people.count_users():
             # A desk in use: only its admins may choose its workflow again.
             actor = resolve_actor(store, c.actor_email(), c.now_iso())
             require_admin(actor, "replace the workflow of a desk in use")
-        count = store.count_tickets()
+        count = store.tickets.count_tickets()
         if count:
             raise TicketError(
                 f"database {store.path} already holds {count} tickets; init will not "

@@ -102,7 +102,7 @@ def list_(
       ticketcli notify list --state failed --format json
       ticketcli notify list --ticket 42
     """
-    from ..store.outbox import STATES, MailStore
+    from ..store.outbox import STATES
 
     c = context(ctx)
     check_format(fmt)
@@ -116,8 +116,8 @@ def list_(
     from ..mail.outbox import rendered
     from ..output import render_rows
 
-    ms = MailStore(store)
-    rows = rendered(store, ms, ms.messages(states=state or [], ticket_id=ticket,
+    ms = store.mail
+    rows = rendered(store, ms.messages(states=state or [], ticket_id=ticket,
                                            limit=limit or None))
     records = [
         {
@@ -152,14 +152,13 @@ def retry(
       ticketcli notify retry 17 18
       ticketcli notify retry --all-failed
     """
-    from ..store.outbox import MailStore
 
     c = context(ctx)
     if bool(ids) == all_failed:
         raise UsageError("name the messages to retry, or give --all-failed (not both)")
     store = c.store()
     _staff(c.actor().staff, "retry messages")
-    ms = MailStore(store)
+    ms = store.mail
     with store.write():
         chosen = ms.failed_ids() if all_failed else list(ids or [])
         changed = ms.requeue(chosen, c.now_iso())
@@ -187,13 +186,12 @@ def lang_(
     """
     from ..desk.people import find_user
     from ..mail.templates import check_lang
-    from ..store.outbox import MailStore
 
     c = context(ctx)
     check_lang(language)
     store = c.store()
     actor = c.actor()
-    ms = MailStore(store)
+    ms = store.mail
     with store.write():
         if user is None:
             if actor.role != "admin":
@@ -232,12 +230,11 @@ def template_show(
       ticketcli notify template show reply --lang it > reply.it.txt
     """
     from ..mail.templates import DEFAULTS, KINDS, LANGS, check_kind, check_lang
-    from ..store.outbox import MailStore
 
     c = context(ctx)
     store = c.store()
     _staff(c.actor().staff, "see templates")
-    ms = MailStore(store)
+    ms = store.mail
     if kind is None:
         from ..output import render_rows
 
@@ -275,7 +272,6 @@ def template_set(
     """
     from ..inputs import read_text
     from ..mail.templates import check_kind, check_lang, validate
-    from ..store.outbox import MailStore
 
     c = context(ctx)
     check_kind(kind)
@@ -292,7 +288,7 @@ def template_set(
     if actor.role != "admin":
         raise PermissionDenied("only admins may change templates")
     with store.write():
-        MailStore(store).set_template(kind, lang, subject, body, c.now_iso())
+        store.mail.set_template(kind, lang, subject, body, c.now_iso())
     c.say(f"Template {kind} ({lang}) saved.")
 
 
@@ -309,7 +305,6 @@ def template_reset(
       ticketcli notify template reset opened --lang it
     """
     from ..mail.templates import check_kind, check_lang
-    from ..store.outbox import MailStore
 
     c = context(ctx)
     check_kind(kind)
@@ -318,7 +313,7 @@ def template_reset(
     if c.actor().role != "admin":
         raise PermissionDenied("only admins may change templates")
     with store.write():
-        removed = MailStore(store).delete_template(kind, lang)
+        removed = store.mail.delete_template(kind, lang)
     c.say(f"Template {kind} ({lang}) " + ("reset to the built-in text." if removed else
                                           "was already the built-in one."))
 

@@ -18,7 +18,7 @@ from . import FormatOption, check_format, context
 def _refuse_customers(store: Store, email: str) -> None:
     """close-stale works for the desk, not for a person: it records no actor, and cron
     may run it under any name, registered or not, but a customer may not run it."""
-    user = store.user_by_email(check_email(email))
+    user = store.people.user_by_email(check_email(email))
     if user is not None and not user.staff:
         raise PermissionDenied(f"only agents and admins may run close-stale; {user.email} "
                                "is a customer")

@@ -6,7 +6,6 @@ import os
 import sqlite3
 import stat
 from dataclasses import dataclass
-from pathlib import Path
 
 from ..store import Store
 from ..store.migrations import SCHEMA_VERSION
@@ -26,13 +25,14 @@ class Check:
     detail: str
 
 
-def filesystem_type(path: Path, mounts: str = "/proc/mounts") -> str | None:
+def filesystem_type(path: str | os.PathLike[str], mounts: str = "/proc/mounts") -> str | None:
     """The type of the filesystem holding ``path``, from the longest matching mount."""
     try:
-        text = Path(mounts).read_text()
+        with open(mounts, encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
     except OSError:
         return None
-    target = str(path.resolve())
+    target = os.path.realpath(path)
     best, kind = "", None
     for line in text.splitlines():
         parts = line.split()
@@ -56,20 +56,20 @@ def sqlite_check(version: str = sqlite3.sqlite_version) -> Check:
 
 def run_checks(store: Store, *, mounts: str = "/proc/mounts") -> list[Check]:
     checks: list[Check] = []
-    problems = store.integrity_problems()
+    problems = store.health.integrity_problems()
     checks.append(Check("integrity", "fail" if problems else "ok",
                         "; ".join(problems) if problems else "integrity_check ok"))
-    fk = store.foreign_key_problems()
+    fk = store.health.foreign_key_problems()
     checks.append(Check("foreign keys", "fail" if fk else "ok",
                         f"{fk} dangling references" if fk else "no dangling references"))
-    version = int(store.pragma("user_version"))
+    version = int(store.health.pragma("user_version"))
     checks.append(Check(
         "schema", "ok" if version == SCHEMA_VERSION else "fail",
         f"version {version}" + ("" if version == SCHEMA_VERSION
                                 else f", this ticketcli expects {SCHEMA_VERSION}"),
     ))
     checks.append(sqlite_check())
-    mode = str(store.pragma("journal_mode"))
+    mode = str(store.health.pragma("journal_mode"))
     checks.append(Check("journal", "ok" if mode == "wal" else "fail",
                         f"journal_mode={mode}" + ("" if mode == "wal"
                                                   else "; ticketcli expects wal")))

@@ -25,7 +25,7 @@ from ..mail.compose import own_ticket
 from ..mail.parse import Inbound
 from ..mail.quotes import trim_quoted
 from ..store import Store, User
-from ..store.outbox import MailStore
+from ..store.outbox import MailSQL
 from . import tickets
 
 SUBJECT_TAG = re.compile(r"\[#(\d{1,12})\]")
@@ -94,7 +94,7 @@ def _with_notes(text: str, mail: Inbound) -> str:
     return "\n\n".join(x for x in [text.strip("\n"), "\n".join(notes)] if x)
 
 
-def _target(store: Store, ms: MailStore, mail: Inbound) -> int | None:
+def _target(store: Store, ms: MailSQL, mail: Inbound) -> int | None:
     """The ticket this message answers: its References first, then its subject."""
     desk = ms.desk_id()
     for ref in reversed(mail.references):
@@ -117,14 +117,14 @@ def deliver(store: Store, mail: Inbound, now: str,
         raise MailInError(Sysexit.DATAERR, "the message has no usable From address")
     wf = store.workflow()
     with store.write():
-        ms = MailStore(store)
+        ms = store.mail
         if mail.message_id is not None:
             seen = ms.inbound_ticket(mail.message_id)
             if seen is not None:
                 return Outcome("duplicate", seen, f"message {mail.message_id} was already "
                                f"delivered to ticket {seen}; nothing was written")
         joined = store
-        user = store.user_by_email(mail.sender)
+        user = store.people.user_by_email(mail.sender)
         target = _target(store, ms, mail)
         if target is not None:
             outcome = _reply(store, joined, ms, mail, user, target, now, limits)
@@ -144,10 +144,10 @@ def deliver(store: Store, mail: Inbound, now: str,
     return outcome
 
 
-def _new_customer(store: Store, ms: MailStore, mail: Inbound, now: str) -> User:
+def _new_customer(store: Store, ms: MailSQL, mail: Inbound, now: str) -> User:
     assert mail.sender is not None
     name = mail.sender_name or mail.sender.split("@")[0]
-    user = store.add_user(mail.sender, name[:200], "customer", None, now)
+    user = store.people.add_user(mail.sender, name[:200], "customer", None, now)
     if mail.language is not None:
         ms.set_user_lang(user.id, mail.language)
     return user
@@ -170,13 +170,13 @@ def _open(joined: Store, mail: Inbound, user: User, now: str, limits: tickets.Li
     return Outcome("opened", ticket_id, f"opened ticket {ticket_id} for {user.email}")
 
 
-def _reply(store: Store, joined: Store, ms: MailStore, mail: Inbound, user: User | None,
+def _reply(store: Store, joined: Store, ms: MailSQL, mail: Inbound, user: User | None,
            target: int, now: str, limits: tickets.Limits) -> Outcome:
-    if user is None or not store.can_see(user, target):
+    if user is None or not store.tickets.can_see(user, target):
         raise MailInError(Sysexit.NOUSER, f"{mail.sender} may not reply to ticket {target} "
                           "(only its requester, participants and staff may)")
     wf = store.workflow()
-    ticket = store.ticket(target)
+    ticket = store.tickets.ticket(target)
     text = trim_quoted(mail.text)
     if wf.is_final(ticket.status):
         # Final tickets take no replies: the workflow says to open a follow-up.

@@ -22,14 +22,14 @@ def check_email(value: str) -> str:
 def resolve_actor(store: Store, email: str, now: str) -> User:
     """The acting person; on a database with no people yet, they become its admin."""
     address = check_email(email)
-    user = store.user_by_email(address)
+    user = store.people.user_by_email(address)
     if user is not None:
         return user
-    if store.count_users() == 0:
+    if store.people.count_users() == 0:
         with store.write():
-            if store.count_users() == 0:
-                return store.add_user(address, address.split("@")[0], "admin", None, now)
-        user = store.user_by_email(address)
+            if store.people.count_users() == 0:
+                return store.people.add_user(address, address.split("@")[0], "admin", None, now)
+        user = store.people.user_by_email(address)
         if user is not None:
             return user
     raise PermissionDenied(
@@ -49,14 +49,14 @@ def require_staff(actor: User, what: str) -> None:
 
 def find_user(store: Store, email: str) -> User:
     address = check_email(email)
-    user = store.user_by_email(address)
+    user = store.people.user_by_email(address)
     if user is None:
         raise NotFound(f"no user {address}; add them with 'ticketcli user add {address}'")
     return user
 
 
 def find_org(store: Store, name: str) -> Org:
-    org = store.org_by_name(name)
+    org = store.people.org_by_name(name)
     if org is None:
         raise NotFound(f"no organization {name!r}; add it with 'ticketcli org add {name!r}'")
     return org
@@ -70,14 +70,14 @@ def add_user(store: Store, actor: User, now: str, email: str, name: str | None,
     address = check_email(email)
     with store.write():
         org_id = find_org(store, org_name).id if org_name else None
-        if store.user_by_email(address) is not None:
+        if store.people.user_by_email(address) is not None:
             raise Conflict(f"user {address} already exists")
-        return store.add_user(address, name or address.split("@")[0], role, org_id, now)
+        return store.people.add_user(address, name or address.split("@")[0], role, org_id, now)
 
 
 def list_users(store: Store, actor: User) -> list[User]:
     require_admin(actor, "list people")
-    return store.users()
+    return store.people.users()
 
 
 def add_org(store: Store, actor: User, now: str, name: str, manager: str | None) -> Org:
@@ -92,11 +92,11 @@ def add_org(store: Store, actor: User, now: str, name: str, manager: str | None)
             if not user.staff:
                 raise UsageError(f"a project manager must be an agent; {user.email} is a customer")
             manager_id = user.id
-        if store.org_by_name(clean) is not None:
+        if store.people.org_by_name(clean) is not None:
             raise Conflict(f"organization {clean!r} already exists")
-        return store.add_org(clean, manager_id, now)
+        return store.people.add_org(clean, manager_id, now)
 
 
 def list_orgs(store: Store, actor: User) -> list[Org]:
     require_staff(actor, "list organizations")
-    return store.orgs()
+    return store.people.orgs()

@@ -16,7 +16,7 @@ into the database, so a long run rewrites a WAL of bounded length instead of
 growing one (whose growth makes each commit and each page look-up slower). The
 batches' commits leave their fsync to those checkpoints, which hold no write
 lock: a slow disk never makes other writers wait (see
-``StaleStore.checkpointing_itself`` for what a power failure can undo).
+``StaleSQL.checkpointing_itself`` for what a power failure can undo).
 
 A rule with ``remind_after`` also records one ``reminder`` event per waiting
 period (per value of the ticket's stale clock) once the ticket has been idle
@@ -34,10 +34,9 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from ..clock import FORMAT, iso
-from ..store import Store
-from ..store.stale import StaleStore
+from ..store import Event, Store
+from ..store.stale import StaleSQL
 from ..workflow import StaleRule
-from . import events
 from .tickets import Change
 
 BATCH = 1000  # most tickets one transaction moves
@@ -58,7 +57,7 @@ class StaleReport:
 
 def close_stale(store: Store, now: datetime, *, dry_run: bool = False,
                 limit: int | None = None, batch: int = BATCH) -> StaleReport:
-    sql = StaleStore(store)
+    sql = store.stale
     report = StaleReport()
     with nullcontext() if dry_run else sql.checkpointing_itself(), _collections_between():
         _apply_rules(store, sql, now, dry_run, limit, batch, report)
@@ -79,7 +78,7 @@ def _collections_between() -> Iterator[None]:
             gc.enable()
 
 
-def _apply_rules(store: Store, sql: StaleStore, now: datetime, dry_run: bool,
+def _apply_rules(store: Store, sql: StaleSQL, now: datetime, dry_run: bool,
                  limit: int | None, batch: int, report: StaleReport) -> None:
     wf = store.workflow()
     stamp = iso(now)
@@ -99,10 +98,10 @@ def _apply_rules(store: Store, sql: StaleStore, now: datetime, dry_run: bool,
                 moves = [(ticket_id, wf.resolution_for(rule.to, None, resolution))
                          for ticket_id, _, resolution in rows]
                 sql.move(moves, rule.to, wf.phase_of(rule.to), stamp)
-                events.record_many(store, [
-                    (ticket_id, None, stamp, "status", status, rule.to,
-                     {"resolution": resolution, "reason": "stale"} if resolution
-                     else {"reason": "stale"})
+                store.record_many([
+                    Event(ticket_id, None, stamp, "status", status, rule.to,
+                          {"resolution": resolution, "reason": "stale"} if resolution
+                          else {"reason": "stale"})
                     for (ticket_id, resolution), (_, status, _) in zip(moves, rows, strict=True)
                 ])
             report.changes += changes
@@ -122,17 +121,17 @@ def _apply_rules(store: Store, sql: StaleStore, now: datetime, dry_run: bool,
                     return
                 sql.mark_reminded(rows)
                 after = timedelta(seconds=rule.after)
-                events.record_many(store, [
-                    (ticket_id, None, stamp, "reminder", None, None,
-                     {"closes_at": (datetime.strptime(clock, FORMAT) + after).strftime(FORMAT),
-                      "to": rule.to})
+                store.record_many([
+                    Event(ticket_id, None, stamp, "reminder", None, None,
+                          {"closes_at": (datetime.strptime(clock, FORMAT) + after).strftime(
+                              FORMAT), "to": rule.to})
                     for ticket_id, clock in rows
                 ])
 
             _in_batches(sql, dry_run, lambda: batch, fetch_due, remind, batch)
 
 
-def _in_batches(sql: StaleStore, dry_run: bool, budget: Callable[[], int],
+def _in_batches(sql: StaleSQL, dry_run: bool, budget: Callable[[], int],
                 fetch: Callable[[int, int], list[Item]],
                 act: Callable[[Sequence[Item]], None], batch: int) -> None:
     """Fetch and act on tickets in id order, a chunk at a time, in short transactions.
@@ -150,7 +149,7 @@ def _in_batches(sql: StaleStore, dry_run: bool, budget: Callable[[], int],
     while True:
         finished = False
         done = 0
-        with nullcontext() if dry_run else sql.store.write():
+        with nullcontext() if dry_run else sql.db.write():
             started = time.monotonic()
             work = max(MIN_WORK, MAX_HOLD - commit)
             while True:

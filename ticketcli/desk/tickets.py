@@ -15,7 +15,6 @@ from ..errors import Conflict, NotFound, PermissionDenied, UsageError
 from ..store import Attachment, Comment, HistoryEntry, Store, Ticket, TicketQuery, User
 from ..text import one_line
 from ..workflow import Workflow
-from . import events
 from .people import check_email, find_user
 
 MAX_TITLE = 300
@@ -104,8 +103,8 @@ def check_files(files: Sequence[NewFile], limits: Limits = DEFAULT_LIMITS) -> No
 
 def visible(store: Store, actor: User, ticket_id: int) -> Ticket:
     """The ticket, if it exists and ``actor`` may see it."""
-    ticket = store.ticket(check_id(ticket_id))
-    if not store.can_see(actor, ticket.id):
+    ticket = store.tickets.ticket(check_id(ticket_id))
+    if not store.tickets.can_see(actor, ticket.id):
         raise PermissionDenied(f"ticket {ticket_id} is not visible to {actor.email}")
     return ticket
 
@@ -148,24 +147,25 @@ def _store_files(store: Store, actor: User, ticket_id: int, comment_id: int | No
 
     for f in files:
         digest = hashlib.sha256(f.content).hexdigest()
-        store.add_attachment(ticket_id, comment_id, actor.id, f.name, f.content, digest, now)
+        store.tickets.add_attachment(ticket_id, comment_id, actor.id, f.name, f.content,
+                                     digest, now)
         detail: dict[str, object] = {"name": f.name, "size": len(f.content), "sha256": digest}
         if internal:
             detail["internal"] = True  # attached to an internal note: staff only
-        events.record(store, ticket_id, actor.id, now, "attachment", detail=detail)
+        store.record(ticket_id, actor.id, now, "attachment", detail=detail)
 
 
 def _move(store: Store, wf: Workflow, actor_id: int | None, ticket: Ticket, target: str,
           now: str, resolution: str | None = None, reason: str | None = None) -> Change:
     # Work that starts again on a ticket leaves its old resolution behind.
-    store.set_status(ticket.id, target, wf.phase_of(target), now, resolution,
+    store.tickets.set_status(ticket.id, target, wf.phase_of(target), now, resolution,
                      keep_resolution=wf.status(target).resolved)
     detail: dict[str, str] = {}
     if resolution:
         detail["resolution"] = resolution
     if reason:
         detail["reason"] = reason
-    events.record(store, ticket.id, actor_id, now, "status", ticket.status, target,
+    store.record(ticket.id, actor_id, now, "status", ticket.status, target,
                   detail or None)
     return Change(ticket.id, ticket.status, target)
 
@@ -190,14 +190,15 @@ def open_ticket(store: Store, actor: User, now: str, *, title: str, body: str,
             if address != actor.email:
                 if not actor.staff:
                     raise PermissionDenied("customers open tickets for themselves only")
-                found = store.user_by_email(address)
+                found = store.people.user_by_email(address)
                 if found is None:
                     if not wf.allow_unregistered:
                         raise PermissionDenied(
                             f"{address} is not registered, and the {wf.name} workflow accepts "
                             "tickets from registered users only; add them with 'ticketcli user add'"
                         )
-                    found = store.add_user(address, address.split("@")[0], "customer", None, now)
+                    found = store.people.add_user(address, address.split("@")[0], "customer",
+                                                  None, now)
                 who = found
         if follow_up is not None:
             original = visible(store, actor, follow_up)
@@ -208,7 +209,7 @@ def open_ticket(store: Store, actor: User, now: str, *, title: str, body: str,
                 )
             if cat is None:
                 cat = original.category
-        ticket_id = store.insert_ticket(
+        ticket_id = store.tickets.insert_ticket(
             title=title, description=body, status=wf.initial, phase=wf.phase_of(wf.initial),
             priority=prio, category=cat, requester_id=who.id, org_id=who.org_id,
             fields=fields, follow_up_of=follow_up, now=now,
@@ -216,9 +217,9 @@ def open_ticket(store: Store, actor: User, now: str, *, title: str, body: str,
         detail: dict[str, object] = {}
         if follow_up is not None:
             detail["follow_up_of"] = follow_up
-            events.record(store, follow_up, actor.id, now, "follow_up",
+            store.record(follow_up, actor.id, now, "follow_up",
                           detail={"ticket": ticket_id})
-        events.record(store, ticket_id, actor.id, now, "opened", None, wf.initial,
+        store.record(ticket_id, actor.id, now, "opened", None, wf.initial,
                       detail or None)
         _store_files(store, actor, ticket_id, None, files, now)
     return ticket_id
@@ -229,10 +230,10 @@ def show(store: Store, actor: User, ticket_id: int) -> Details:
     staff = actor.staff
     return Details(
         ticket=ticket,
-        participants=[u.email for u in store.participants(ticket.id)],
-        comments=store.comments(ticket.id, internal=staff),
-        attachments=store.attachments(ticket.id, internal=staff),
-        history=store.history(ticket.id, internal=staff),
+        participants=[u.email for u in store.tickets.participants(ticket.id)],
+        comments=store.tickets.comments(ticket.id, internal=staff),
+        attachments=store.tickets.attachments(ticket.id, internal=staff),
+        history=store.tickets.history(ticket.id, internal=staff),
     )
 
 
@@ -285,17 +286,18 @@ def _query(store: Store, actor: User, req: ListRequest) -> TicketQuery | None:
         chosen = wf.active_statuses()
     found: dict[str, int] = {}
     if req.requester is not None:
-        user = store.user_by_email(check_email(req.requester))
+        user = store.people.user_by_email(check_email(req.requester))
         if user is None:
             return None
         found["requester_id"] = user.id
     if req.assignee is not None:
-        user = actor if req.assignee == "me" else store.user_by_email(check_email(req.assignee))
+        user = (actor if req.assignee == "me"
+                else store.people.user_by_email(check_email(req.assignee)))
         if user is None:
             return None
         found["assignee_id"] = user.id
     if req.organization is not None:
-        org = store.org_by_name(req.organization)
+        org = store.people.org_by_name(req.organization)
         if org is None:
             return None
         found["org_id"] = org.id
@@ -318,12 +320,12 @@ def _query(store: Store, actor: User, req: ListRequest) -> TicketQuery | None:
 
 def list_tickets(store: Store, actor: User, req: ListRequest) -> tuple[list[Ticket], bool]:
     q = _query(store, actor, req)
-    return store.list_tickets(q) if q is not None else ([], False)
+    return store.listing.list_tickets(q) if q is not None else ([], False)
 
 
 def count_tickets(store: Store, actor: User, req: ListRequest) -> int:
     q = _query(store, actor, req)
-    return store.count_matching(q) if q is not None else 0
+    return store.listing.count_matching(q) if q is not None else 0
 
 
 def comment(store: Store, actor: User, now: str, ticket_id: int, *, body: str,
@@ -352,11 +354,11 @@ def comment(store: Store, actor: User, now: str, ticket_id: int, *, body: str,
                 target = status
         elif not internal:
             target = wf.reply_target("agent" if actor.staff else "requester", ticket.status)
-        comment_id = store.add_comment(ticket.id, actor.id, body, internal, now)
-        events.record(store, ticket.id, actor.id, now, "note" if internal else "comment",
+        comment_id = store.tickets.add_comment(ticket.id, actor.id, body, internal, now)
+        store.record(ticket.id, actor.id, now, "note" if internal else "comment",
                           detail={"comment": comment_id})
         _store_files(store, actor, ticket.id, comment_id, files, now, internal=internal)
-        store.touch(ticket.id, now, requester_activity=not internal and not actor.staff)
+        store.tickets.touch(ticket.id, now, requester_activity=not internal and not actor.staff)
         if target is not None:
             return _move(store, wf, actor.id, ticket, target, now,
                          wf.resolution_for(target, None, ticket.resolution),
@@ -392,11 +394,11 @@ def set_status(store: Store, actor: User, now: str, ticket_id: int, status: str,
         resolution = wf.resolution_for(status, resolution, ticket.resolution)
         if note is not None:
             # Staff notes on a status change are internal; a requester's is a reply.
-            cid = store.add_comment(ticket.id, actor.id, note, actor.staff, now)
-            events.record(store, ticket.id, actor.id, now, "note" if actor.staff else "comment",
+            cid = store.tickets.add_comment(ticket.id, actor.id, note, actor.staff, now)
+            store.record(ticket.id, actor.id, now, "note" if actor.staff else "comment",
                               detail={"comment": cid})
         if not actor.staff:
-            store.touch(ticket.id, now, requester_activity=True)
+            store.tickets.touch(ticket.id, now, requester_activity=True)
         return _move(store, wf, actor.id, ticket, status, now, resolution)
 
 
@@ -418,7 +420,7 @@ def share(store: Store, actor: User, now: str, ticket_id: int, emails: Sequence[
                     raise PermissionDenied(
                         f"only staff, the requester or {address} may remove {address}"
                     )
-                changed = store.remove_participant(ticket.id, user.id)
+                changed = store.tickets.remove_participant(ticket.id, user.id)
                 event = "unshared"
             else:
                 if not (actor.staff or is_requester):
@@ -426,13 +428,13 @@ def share(store: Store, actor: User, now: str, ticket_id: int, emails: Sequence[
                         f"only staff and the requester may share ticket {ticket.id}"
                     )
                 _check_sharing_rule(store, wf, ticket, user)
-                changed = user.id != ticket.requester_id and store.add_participant(
+                changed = user.id != ticket.requester_id and store.tickets.add_participant(
                     ticket.id, user.id, now
                 )
                 event = "shared"
             if changed:
-                events.record(store, ticket.id, actor.id, now, event, detail={"user": user.email})
-                store.touch(ticket.id, now)
+                store.record(ticket.id, actor.id, now, event, detail={"user": user.email})
+                store.tickets.touch(ticket.id, now)
             results.append((user.email, changed))
     return results
 
@@ -443,7 +445,7 @@ def _check_sharing_rule(store: Store, wf: Workflow, ticket: Ticket, user: User) 
     if ticket.org_id is not None:
         if user.org_id == ticket.org_id:
             return
-        org = store.org_by_id(ticket.org_id)
+        org = store.people.org_by_id(ticket.org_id)
         if org is not None and org.manager_id == user.id:
             return
     if ticket.org_id is None:
@@ -472,7 +474,7 @@ def assign(store: Store, actor: User, now: str, ticket_id: int, email: str | Non
         new_id = user.id if user else None
         if new_id == ticket.assignee_id:
             return False
-        store.set_assignee(ticket.id, new_id, now)
-        events.record(store, ticket.id, actor.id, now, "assigned",
+        store.tickets.set_assignee(ticket.id, new_id, now)
+        store.record(ticket.id, actor.id, now, "assigned",
                           detail={"from": ticket.assignee, "to": user.email if user else None})
         return True

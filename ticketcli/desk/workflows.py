@@ -66,7 +66,7 @@ def import_workflow(store: Store, actor: User, now: str, wf: Workflow,
             raise UsageError(f"--map {old}={new}: {new!r} is not a status of the new workflow")
     moved: dict[str, int] = {}
     with store.write():
-        counts = store.status_counts()
+        counts = store.tickets.status_counts()
         stranded = {s: n for s, n in counts.items() if s not in wf.statuses and s not in mapping}
         if stranded:
             listing = ", ".join(f"{n} in {s}" for s, n in sorted(stranded.items()))
@@ -76,8 +76,8 @@ def import_workflow(store: Store, actor: User, now: str, wf: Workflow,
             )
         for old, new in mapping.items():
             if counts.get(old):
-                moved[old] = store.remap_status(old, new, wf.phase_of(new), actor.id, now)
+                moved[old] = store.tickets.remap_status(old, new, wf.phase_of(new), actor.id, now)
         for key, status in wf.statuses.items():
-            store.set_phase(key, status.phase)
+            store.tickets.set_phase(key, status.phase)
         store.set_workflow(wf)
     return moved

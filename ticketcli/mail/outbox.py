@@ -1,133 +1,151 @@
-"""The outbox subscriber: events the customer side should hear about become messages.
+"""The outbox subscriber: what the customer side should hear about becomes messages.
 
-:func:`enqueue_many` runs inside the transaction of every recorded event (it is
-registered in :mod:`ticketcli.desk.events`). For the events that concern the
-customer side it writes one message per recipient, in the recipient's
-language, into the outbox; the event and its messages commit together or not
-at all. A message holds what to tell (its ``data``); its text is rendered from
-the templates when a sender takes it (:func:`render_claimed`), so a run that
-closes a hundred thousand tickets renders nothing, and a template fixed before
-the mail goes out applies to it.
+:func:`enqueue` receives each transaction's change set (it is one of the
+store's subscribers, added by the context) at commit, inside the transaction:
+the change and its messages commit together or not at all. For each ticket the
+set changed, it composes one message per recipient, in the recipient's
+language, from that ticket's events alone; it never looks back at earlier rows,
+and a message once queued is never rewritten. A message holds what to tell (its
+``data``); its text is rendered from the templates when a sender takes it
+(:func:`render_claimed`), so a run that closes a hundred thousand tickets
+renders nothing, and a template fixed before the mail goes out applies to it.
 
-Recipients are the requester and the participants, never the person who
-acted, with one exception: the opening confirmation always goes to the
-requester, because it carries the reference number they need to write back.
-Internal notes never produce mail. A reply written together with a status
-change (or with attachments) is one message that tells both, not two.
+What a ticket's events in one change set become:
+
+- ``opened``: the opening confirmation, naming the files sent with it;
+- a public ``comment``: a reply, naming its files and, when the same command
+  moved the ticket, the status change (one message that tells both);
+- ``status`` without a reply: a status change (``autoclosed`` when close-stale
+  closed it);
+- ``reminder``: close-stale's warning before it closes the ticket;
+- ``shared``: a note to the person just added.
+
+Recipients are the requester and the participants, never the person who acted,
+with one exception: the opening confirmation always goes to the requester,
+because it carries the reference number they need to write back. Internal
+notes, and files on them, never produce mail. Two commands are two change sets,
+so two messages, however close together they ran.
 
 This module must stay cheap to import: no ``email``, no ``smtplib``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-from ..desk.events import Recorded
-from ..errors import NotFound
-from ..store import Store, User
-from ..store.outbox import Event, MailStore, NewMessage, OutboxMessage
-from ..store.tickets import TicketHead
 from . import templates
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+    from ..store import ChangeSet, Event, Store, User
+    from ..store.outbox import MailSQL, NewMessage, OutboxMessage
+    from ..store.tickets import TicketHead
 
 MAILED = frozenset({"opened", "comment", "status", "reminder", "shared", "attachment"})
 
 
-def enqueue_many(store: Store, recorded: Sequence[Recorded]) -> None:
-    """The event subscriber: write the outbox rows for events just recorded (one
-    command's, or a close-stale batch), with the tickets, people and languages they
-    need read once for all of them."""
-    evs = [
-        Event(hid, ticket_id, actor_id, at, event, frm, to, detail or {})
-        for hid, ticket_id, actor_id, at, event, frm, to, detail in recorded
-        if event in MAILED
-    ]
-    if not evs:
+def enqueue(store: Store, changes: ChangeSet) -> None:
+    """The subscriber: write the outbox rows for one change set, with the tickets,
+    people and languages they need read once for all of them."""
+
+    tickets = {tid: [ev for ev in evs if ev.event in MAILED]
+               for tid, evs in changes.tickets().items()}
+    tickets = {tid: evs for tid, evs in tickets.items() if evs}
+    if not tickets:
         return
-    ms = MailStore(store)
-    look = _Lookup(store, ms, evs)
+    look = _Lookup(store, tickets)
     ready: list[tuple[int, int, NewMessage, str]] = []
-    for ev in evs:
-        if ev.event == "attachment" or (ev.event == "status" and ev.actor_id is not None):
-            # These may rewrite the messages of an earlier event: write those first.
-            ms.enqueue_many(ready)
-            ready = []
-        ready += [(ev.id, ev.ticket_id, m, ev.at) for m in _messages(store, ms, look, ev)]
-    ms.enqueue_many(ready)
+    for evs in tickets.values():
+        for lead, kind, base, people in _compose(store, look, evs):
+            ready += [(lead.history_id, lead.ticket_id, m, lead.at)
+                      for m in _for_each(store.mail, kind, base, people, look.langs)]
+    store.mail.enqueue_many(ready)
 
 
 class _Lookup:
-    """The tickets, people and mail languages of a run of events, read together."""
+    """The tickets, people and mail languages of a change set, read together."""
 
-    def __init__(self, store: Store, ms: MailStore, evs: Sequence[Event]) -> None:
-        ticket_ids = [ev.ticket_id for ev in evs if ev.event != "attachment"]
-        self.tickets = store.ticket_heads(
-            ticket_ids, description=any(ev.event == "opened" for ev in evs))
-        self.participants = store.participants_of(ticket_ids)
+    def __init__(self, store: Store, tickets: dict[int, list[Event]]) -> None:
+        ids = list(tickets)
+        events = [ev for evs in tickets.values() for ev in evs]
+        self.tickets = store.tickets.ticket_heads(
+            ids, description=any(ev.event == "opened" for ev in events))
+        self.participants = store.tickets.participants_of(ids)
         wanted = [t.requester_id for t in self.tickets.values()]
-        wanted += [ev.actor_id for ev in evs if ev.actor_id is not None]
+        wanted += [ev.actor_id for ev in events if ev.actor_id is not None]
         wanted += [u.id for people in self.participants.values() for u in people]
-        self.users = store.users_by_id(wanted)
-        self.langs = ms.user_langs(list(self.users))
-
-    def ticket(self, ticket_id: int) -> TicketHead:
-        found = self.tickets.get(ticket_id)
-        if found is None:
-            raise NotFound(f"ticket {ticket_id} not found")
-        return found
+        self.users = store.people.users_by_id(wanted)
+        self.langs = store.mail.user_langs(list(self.users))
 
 
-def _messages(store: Store, ms: MailStore, look: _Lookup, ev: Event) -> list[NewMessage]:
-    """The messages one event sends (after folding it into an earlier one's, if it was
-    made together with it)."""
-    if ev.event == "attachment":
-        _fold_attachment(store, ms, ev)
+Composed = tuple["Event", str, dict[str, "Any"], list["User"]]
+
+
+def _compose(store: Store, look: _Lookup, evs: Sequence[Event]) -> list[Composed]:
+    """The messages of one ticket's events in a change set: (the event each answers
+    to, kind, what to tell, recipients)."""
+    ticket = look.tickets.get(evs[0].ticket_id)
+    if ticket is None:
         return []
-    ticket = look.ticket(ev.ticket_id)
-    actor = look.users.get(ev.actor_id) if ev.actor_id is not None else None
-    base: dict[str, Any] = {
-        "id": ticket.id,
-        "title": ticket.title,
-        "status": ticket.status,
-        "actor": _display(actor) if actor else None,
-    }
-    if ev.event == "opened":
-        kind = "opened"
-        base["body"] = ticket.description
-        if ev.detail.get("follow_up_of"):
-            base["follow_up"] = ev.detail["follow_up_of"]
-        people = _audience(look, ticket, ev.actor_id, keep_requester=True)
-    elif ev.event == "comment":
-        found = ms.comment_text(int(ev.detail.get("comment", 0)))
-        if found is None or found[1]:
-            return []  # internal notes never leave
-        kind = "reply"
-        base["body"] = found[0]
-        people = _audience(look, ticket, ev.actor_id)
-    elif ev.event == "status":
-        kind = "autoclosed" if ev.actor_id is None and ev.detail.get("reason") == "stale" \
-            else "status"
-        base["status"] = ev.to_status
-        base["previous"] = ev.from_status
-        if ev.detail.get("resolution"):
-            base["resolution"] = ev.detail["resolution"]
-        covered = _fold_status(store, ms, ev)
-        people = [u for u in _audience(look, ticket, ev.actor_id) if u.id not in covered]
-    elif ev.event == "reminder":
-        kind = "reminder"
-        base["closes_at"] = ev.detail.get("closes_at", "")
-        people = _audience(look, ticket, ev.actor_id)
-    else:  # shared
-        kind = "shared"
-        user = store.user_by_email(str(ev.detail.get("user", "")))
-        people = [user] if user is not None and user.id != ev.actor_id else []
-        if user is not None and user.id not in look.langs:
-            lang = ms.user_lang(user.id)
-            if lang is not None:
-                look.langs[user.id] = lang
-    if not people:
-        return []
-    return _for_each(ms, kind, base, people, look.langs)
+    files = [str(ev.detail["name"]) for ev in evs
+             if ev.event == "attachment" and ev.detail.get("name")
+             and not ev.detail.get("internal")]
+    out: list[Composed] = []
+    reply: Composed | None = None
+    for ev in evs:
+        actor = look.users.get(ev.actor_id) if ev.actor_id is not None else None
+        base: dict[str, Any] = {
+            "id": ticket.id,
+            "title": ticket.title,
+            "status": ticket.status,
+            "actor": _display(actor) if actor else None,
+        }
+        if ev.event == "opened":
+            base["body"] = ticket.description
+            if ev.detail.get("follow_up_of"):
+                base["follow_up"] = ev.detail["follow_up_of"]
+            if files:
+                base["attachments"] = files
+            out.append((ev, "opened", base, _audience(look, ticket, ev.actor_id,
+                                                      keep_requester=True)))
+        elif ev.event == "comment":
+            found = store.mail.comment_text(int(ev.detail.get("comment", 0)))
+            if found is None or found[1]:
+                continue  # internal notes never leave
+            base["body"] = found[0]
+            if files:
+                base["attachments"] = files
+            reply = (ev, "reply", base, _audience(look, ticket, ev.actor_id))
+            out.append(reply)
+        elif ev.event == "status":
+            change = {"status": ev.to_status}
+            if ev.detail.get("resolution"):
+                change["resolution"] = ev.detail["resolution"]
+            people = _audience(look, ticket, ev.actor_id)
+            if reply is not None and ev.actor_id is not None and ev.actor_id == reply[0].actor_id:
+                # Told in the reply the same command wrote; anyone it did not reach
+                # hears of the change on its own.
+                reply[2].update(change, change={"from": ev.from_status, "to": ev.to_status})
+                told = {u.id for u in reply[3]}
+                people = [u for u in people if u.id not in told]
+            automatic = ev.actor_id is None and ev.detail.get("reason") == "stale"
+            base.update(change, previous=ev.from_status)
+            if people:
+                out.append((ev, "autoclosed" if automatic else "status", base, people))
+        elif ev.event == "reminder":
+            base["closes_at"] = ev.detail.get("closes_at", "")
+            out.append((ev, "reminder", base, _audience(look, ticket, ev.actor_id)))
+        elif ev.event == "shared":
+            user = store.people.user_by_email(str(ev.detail.get("user", "")))
+            if user is None or user.id == ev.actor_id:
+                continue
+            if user.id not in look.langs:
+                lang = store.mail.user_lang(user.id)
+                if lang is not None:
+                    look.langs[user.id] = lang
+            out.append((ev, "shared", base, [user]))
+    return [m for m in out if m[3]]
 
 
 def _display(user: User) -> str:
@@ -149,8 +167,10 @@ def _audience(look: _Lookup, ticket: TicketHead, actor_id: int | None, *,
     ]
 
 
-def _for_each(ms: MailStore, kind: str, base: dict[str, Any], people: list[User],
+def _for_each(ms: MailSQL, kind: str, base: dict[str, Any], people: list[User],
               langs: dict[int, str]) -> list[NewMessage]:
+    from ..store.outbox import NewMessage
+
     default = ms.default_lang()
     return [
         NewMessage(user.id, user.email, user.name, langs.get(user.id) or default, kind,
@@ -159,10 +179,11 @@ def _for_each(ms: MailStore, kind: str, base: dict[str, Any], people: list[User]
     ]
 
 
-def rendered(store: Store, ms: MailStore, rows: Sequence[OutboxMessage]) -> list[OutboxMessage]:
+def rendered(store: Store, rows: Sequence[OutboxMessage]) -> list[OutboxMessage]:
     """The rows with their subject and body: as sent, or rendered now from the
     templates for those not taken by a sender yet."""
     wf = store.workflow()
+    ms = store.mail
     out = []
     for row in rows:
         if not row.body:
@@ -173,47 +194,10 @@ def rendered(store: Store, ms: MailStore, rows: Sequence[OutboxMessage]) -> list
     return out
 
 
-def render_claimed(store: Store, ms: MailStore,
-                   rows: Sequence[OutboxMessage]) -> list[OutboxMessage]:
+def render_claimed(store: Store, rows: Sequence[OutboxMessage]) -> list[OutboxMessage]:
     """:func:`rendered`, keeping the text of newly rendered rows (inside the claim's
     transaction): a message is sent, and retried, as it was first rendered."""
-    out = rendered(store, ms, rows)
-    ms.set_text([(r.id, r.subject, r.body) for r, old in zip(out, rows, strict=True)
-                 if not old.body])
+    out = rendered(store, rows)
+    store.mail.set_text([(r.id, r.subject, r.body) for r, old in zip(out, rows, strict=True)
+                         if not old.body])
     return out
-
-
-def _merge(ms: MailStore, lead: Event, change: dict[str, Any]) -> set[int]:
-    """Merge ``change`` into the lead event's messages not yet sent; their recipients."""
-    covered: set[int] = set()
-    for m in ms.pending_for_event(lead.id):
-        data = dict(m.data)
-        if "attachment" in change:
-            data["attachments"] = [*data.get("attachments", []), change["attachment"]]
-        else:
-            data.update(change)
-        ms.rewrite(m.id, data)
-        covered.add(m.recipient_id)
-    return covered
-
-
-def _fold_status(store: Store, ms: MailStore, ev: Event) -> set[int]:
-    """A status change made with a reply is told in the reply's messages."""
-    if ev.actor_id is None:
-        return set()  # automatic changes (close-stale) never come with a reply
-    lead = ms.lead_event(ev.ticket_id, ev.id, ev.actor_id, ev.at)
-    if lead is None or lead.event != "comment":
-        return set()
-    change = {"change": {"from": ev.from_status, "to": ev.to_status}, "status": ev.to_status}
-    if ev.detail.get("resolution"):
-        change["resolution"] = ev.detail["resolution"]
-    return _merge(ms, lead, change)
-
-
-def _fold_attachment(store: Store, ms: MailStore, ev: Event) -> None:
-    """Files sent with a reply (or an opening) are named in its messages."""
-    if ev.detail.get("internal"):
-        return  # a file on an internal note is staff-only
-    lead = ms.lead_event(ev.ticket_id, ev.id, ev.actor_id, ev.at)
-    if lead is not None and ev.detail.get("name"):
-        _merge(ms, lead, {"attachment": str(ev.detail["name"])})

@@ -1,6 +1,6 @@
 """``notify send``: deliver due outbox messages by SMTP or a local sendmail.
 
-A run claims a few due messages at a time (see :meth:`MailStore.claim`),
+A run claims a few due messages at a time (see :meth:`MailSQL.claim`),
 sends each one, and records the outcome:
 
 - delivered: ``sent``;
@@ -30,9 +30,16 @@ from email.message import EmailMessage
 from typing import Protocol
 
 from ..clock import iso
-from ..errors import ConfigError, ExitCode, TicketError
+from ..errors import (
+    ConfigError,
+    DeliveryFailure,
+    Disconnected,
+    PermanentFailure,
+    TemporaryFailure,
+    Unreachable,
+)
 from ..store import Store
-from ..store.outbox import MailStore, OutboxMessage
+from ..store.outbox import MailSQL, OutboxMessage
 from .compose import compose
 from .outbox import render_claimed
 from .settings import MailSettings
@@ -41,24 +48,6 @@ LEASE = timedelta(minutes=10)
 BATCH = 10
 # Delay before attempt n+1 after n failed ones (the last value repeats).
 BACKOFF = (60, 5 * 60, 15 * 60, 60 * 60, 3 * 60 * 60, 6 * 60 * 60)
-
-
-class Unreachable(TicketError):
-    """The mail server (or sendmail) cannot be reached: try the whole run later."""
-
-    code = ExitCode.BUSY
-
-
-class TemporaryFailure(Exception):
-    """This message was refused for now; try it again later."""
-
-
-class PermanentFailure(Exception):
-    """This message was refused for good."""
-
-
-class Disconnected(Exception):
-    """The connection dropped while sending; reconnect and retry once."""
 
 
 class Transport(Protocol):
@@ -80,7 +69,7 @@ def _reply(code: int, text: bytes | str) -> str:
     return f"{code} {' '.join(detail.split())}".strip()
 
 
-def _by_code(code: int, text: bytes | str) -> Exception:
+def _by_code(code: int, text: bytes | str) -> DeliveryFailure:
     message = _reply(code, text)
     return PermanentFailure(message) if 500 <= code < 600 else TemporaryFailure(message)
 
@@ -235,7 +224,7 @@ def send_pending(store: Store, settings: MailSettings, clock: Callable[[], datet
                  limit: int | None = None,
                  connector: Callable[[MailSettings], Transport] = connect) -> SendReport:
     """Deliver due messages until none is left (or ``limit`` were tried)."""
-    ms = MailStore(store)
+    ms = store.mail
     token = secrets.token_hex(8)
     report = SendReport()
     transport: Transport | None = None
@@ -246,7 +235,7 @@ def send_pending(store: Store, settings: MailSettings, clock: Callable[[], datet
             size = BATCH if limit is None else min(BATCH, limit - tried)
             now = clock()
             with store.write():
-                rows = render_claimed(store, ms, ms.claim(iso(now), iso(now + LEASE), size,
+                rows = render_claimed(store, ms.claim(iso(now), iso(now + LEASE), size,
                                                           token))
             if not rows:
                 break
@@ -290,7 +279,7 @@ def send_pending(store: Store, settings: MailSettings, clock: Callable[[], datet
     return report
 
 
-def _deliver(store: Store, ms: MailStore, settings: MailSettings, desk: str,
+def _deliver(store: Store, ms: MailSQL, settings: MailSettings, desk: str,
              row: OutboxMessage, transport: Transport,
              connector: Callable[[MailSettings], Transport]) -> Transport:
     """Send one message, reconnecting once if the connection dropped."""
@@ -316,7 +305,7 @@ def _deliver(store: Store, ms: MailStore, settings: MailSettings, desk: str,
     return fresh
 
 
-def _retry(store: Store, ms: MailStore, settings: MailSettings, row: OutboxMessage,
+def _retry(store: Store, ms: MailSQL, settings: MailSettings, row: OutboxMessage,
            token: str, error: str, now: datetime, report: SendReport) -> None:
     attempts = row.attempts + 1
     with store.write():

@@ -1,25 +1,173 @@
-"""The one layer that speaks SQL: connection, pragmas, transactions, queries.
+"""Every SQL statement ticketcli runs, behind one :class:`Store`.
 
-``Store`` is built up in layers over one connection: ``connection`` (opening
-files safely, transactions, the stored workflow), ``people``, ``tickets``
-(with the one visibility rule) and ``queries`` (listing, search, close-stale,
-completion, health). Callers import everything from here.
+A store is one open database (:class:`~.connection.Database`: the connection,
+its transactions and change sets, the stored workflow) and one object per
+concern over it, each in its own module:
+
+- ``store.people`` (:mod:`.people`): users and organizations;
+- ``store.tickets`` (:mod:`.tickets`): tickets, comments, attachments,
+  participants, history, and the one visibility rule;
+- ``store.listing`` (:mod:`.listing`): ``list`` and ``--search``;
+- ``store.stale`` (:mod:`.stale`): close-stale's selections and batch moves;
+- ``store.mail`` (:mod:`.outbox`): the outbox, inbound Message-IDs, templates;
+- ``store.health`` (:mod:`.health`): what ``doctor`` asks;
+
+and, used by their own commands only, :mod:`.migrations` (the schema) and
+:mod:`.bulk` (import and export). Code above the store never writes SQL.
+
+Subscribers (:attr:`Store.subscribers`) receive each transaction's change set
+once, at commit, inside the transaction: the outbox is one (the context adds it).
 """
 
-from .connection import DEFAULT_BUSY_TIMEOUT, SQLITE_HEADER, translate
-from .queries import Store
+from __future__ import annotations
+
+from .connection import DEFAULT_BUSY_TIMEOUT, SQLITE_HEADER, Database, translate
+from .people import PeopleSQL
 from .records import (
     SORT_KEYS,
     Attachment,
+    ChangeSet,
     Comment,
+    Event,
     HistoryEntry,
     Org,
     Ticket,
     TicketQuery,
     User,
 )
+from .tickets import TicketSQL
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable, Iterator, Sequence
+    from contextlib import AbstractContextManager
+    from typing import Any, Self
+
+    from ..workflow import Workflow
+    from .health import HealthSQL
+    from .listing import ListingSQL
+    from .outbox import MailSQL
+    from .stale import StaleSQL
+
+    # A subscriber gets the store (inside the transaction) and the change set.
+    Subscriber = Callable[["Store", ChangeSet], None]
+
+
+class Store:
+    """One open desk database and its SQL, a concern per attribute."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.conn = db.conn
+        self.path = db.path
+        self.people = PeopleSQL(db)
+        self.tickets = TicketSQL(db)
+        self.subscribers: list[Subscriber] = []
+        self._listing: ListingSQL | None = None
+        self._stale: StaleSQL | None = None
+        self._mail: MailSQL | None = None
+        self._health: HealthSQL | None = None
+        db.on_commit = self._publish
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *,
+             busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Self:
+        """Open (creating and migrating if needed) the ticketcli database at ``path``."""
+        return cls(Database.open(path, busy_timeout=busy_timeout))
+
+    @classmethod
+    def open_readonly(cls, path: str | os.PathLike[str]) -> Self | None:
+        """A read-only view (shell completion); None when there is no usable database."""
+        db = Database.open_readonly(path)
+        return None if db is None else cls(db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- the concerns loaded on first use ---------------------------------------------
+
+    @property
+    def listing(self) -> ListingSQL:
+        if self._listing is None:
+            from .listing import ListingSQL
+
+            self._listing = ListingSQL(self.db)
+        return self._listing
+
+    @property
+    def stale(self) -> StaleSQL:
+        if self._stale is None:
+            from .stale import StaleSQL
+
+            self._stale = StaleSQL(self.db)
+        return self._stale
+
+    @property
+    def mail(self) -> MailSQL:
+        if self._mail is None:
+            from .outbox import MailSQL
+
+            self._mail = MailSQL(self.db)
+        return self._mail
+
+    @property
+    def health(self) -> HealthSQL:
+        if self._health is None:
+            from .health import HealthSQL
+
+            self._health = HealthSQL(self.db)
+        return self._health
+
+    # -- transactions and change sets -------------------------------------------------
+
+    def write(self) -> AbstractContextManager[None]:
+        """One ``BEGIN IMMEDIATE`` transaction (a savepoint inside one)."""
+        return self.db.write()
+
+    def rehearsal(self) -> AbstractContextManager[None]:
+        """Inside, every write is done and checked in full, then rolled back (--dry-run)."""
+        return self.db.rehearsal()
+
+    def record(self, ticket_id: int, actor_id: int | None, at: str, event: str,
+               from_status: str | None = None, to_status: str | None = None,
+               detail: dict[str, Any] | None = None) -> None:
+        """Add an event to the open transaction's change set."""
+        self.db.record(ticket_id, actor_id, at, event, from_status, to_status, detail)
+
+    def record_many(self, events: Sequence[Event]) -> None:
+        self.db.record_many(events)
+
+    def _publish(self, events: Sequence[Event]) -> None:
+        """At commit: write the history rows, then hand the change set to each subscriber."""
+        changes = ChangeSet(tuple(self.tickets.add_history_many(events)))
+        for subscriber in self.subscribers:
+            subscriber(self, changes)
+
+    # -- the stored workflow and desk settings -------------------------------------------
+
+    def workflow(self) -> Workflow:
+        return self.db.workflow()
+
+    def has_workflow(self) -> bool:
+        return self.db.has_workflow()
+
+    def set_workflow(self, wf: Workflow) -> None:
+        self.db.set_workflow(wf)
+
+    def meta(self, key: str) -> str | None:
+        return self.db.meta(key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.set_meta(key, value)
+
+    def select_in(self, head: str, values: Sequence[Any], tail: str = "",
+                  params: Sequence[Any] = ()) -> Iterator[Any]:
+        return self.db.select_in(head, values, tail, params)
+
 
 __all__ = [
-    "DEFAULT_BUSY_TIMEOUT", "SQLITE_HEADER", "SORT_KEYS", "Attachment", "Comment",
-    "HistoryEntry", "Org", "Store", "Ticket", "TicketQuery", "User", "translate",
+    "DEFAULT_BUSY_TIMEOUT", "SORT_KEYS", "SQLITE_HEADER", "Attachment", "ChangeSet", "Comment",
+    "Database", "Event", "HistoryEntry", "Org", "Store", "Ticket", "TicketQuery", "User",
+    "translate",
 ]

@@ -1,23 +1,34 @@
-"""Opening a database file safely, pragmas, and BEGIN IMMEDIATE transactions.
+"""Opening a database file safely, pragmas, BEGIN IMMEDIATE transactions, and the
+change set each transaction collects.
 
-Every write goes through :meth:`Connection.write`, a ``BEGIN IMMEDIATE``
-transaction: the change, its history row and anything else it touches commit
-together or not at all.
+Every write goes through :meth:`Database.write`, a ``BEGIN IMMEDIATE``
+transaction: the change, its history rows and anything else it touches commit
+together or not at all. The events a transaction records (:meth:`Database.record`)
+are collected, not written one by one: at commit, still inside the transaction,
+they are handed once, as one change set, to :attr:`Database.on_commit` (the
+store writes their history rows and tells its subscribers, the outbox among
+them), then the transaction commits. A rolled-back transaction, or savepoint,
+drops its events with its rows.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Any, Self
 
 from ..errors import Busy, ConfigError, TicketError
-from ..workflow import Workflow
 from .migrations import APPLICATION_ID, SCHEMA_VERSION
+from .records import Event
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from typing import Any, Self
+
+    from ..workflow import Workflow
+
+    PathLike = str | os.PathLike[str]
 
 DEFAULT_BUSY_TIMEOUT = 15.0
 IN_CHUNK = 500  # values in one IN (...) list (select_in)
@@ -28,7 +39,7 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 # -- errors ---------------------------------------------------------------------
 
 
-def translate(error: sqlite3.Error, path: Path | str) -> TicketError:
+def translate(error: sqlite3.Error, path: PathLike) -> TicketError:
     """Turn a SQLite error into the user-facing error with the right exit code."""
     text = str(error).lower()
     code = getattr(error, "sqlite_errorname", "") or ""
@@ -48,23 +59,22 @@ def translate(error: sqlite3.Error, path: Path | str) -> TicketError:
     return TicketError(f"database error on {path}: {error}")
 
 
-def _low_on_space(path: Path | str) -> bool:
-    import shutil
-
+def _low_on_space(path: PathLike) -> bool:
     try:
-        return shutil.disk_usage(Path(path).parent).free < 1024 * 1024
+        st = os.statvfs(os.path.dirname(os.path.abspath(path)))
     except OSError:
         return False
+    return st.f_bavail * st.f_frsize < 1024 * 1024
 
 
 # -- opening ---------------------------------------------------------------------
 
 
-def _check_file(path: Path) -> bool:
+def _check_file(path: str) -> bool:
     """Validate an existing file without touching it; return whether it is empty."""
     import stat
 
-    if path.is_dir():
+    if os.path.isdir(path):
         raise ConfigError(f"{path} is a directory, not a database file")
     try:
         mode = os.stat(path).st_mode
@@ -89,9 +99,10 @@ def _check_file(path: Path) -> bool:
     return False
 
 
-def _create_private(path: Path) -> None:
-    if not path.parent.is_dir():
-        raise TicketError(f"directory {path.parent} does not exist; create it or choose --db")
+def _create_private(path: str) -> None:
+    parent = os.path.dirname(path) or "."
+    if not os.path.isdir(parent):
+        raise TicketError(f"directory {parent} does not exist; create it or choose --db")
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -101,28 +112,36 @@ def _create_private(path: Path) -> None:
     os.close(fd)
 
 
-class Connection:
+def _no_subscribers(events: Sequence[Event]) -> None:
+    raise RuntimeError("events were recorded on a database without a store to write them")
+
+
+class Database:
     """One SQLite connection with ticketcli's pragmas, transactions and stored workflow."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: PathLike) -> None:
         self.conn = conn
-        self.path = path
+        self.path = os.fspath(path)
         self._workflow: Workflow | None = None
         self._rehearsing = False
         self._depth = 0  # nesting of write() inside an open transaction
+        self._events: list[Event] = []  # recorded by the open transaction
         self.busy_timeout = DEFAULT_BUSY_TIMEOUT
+        # Called at commit, inside the transaction, with the events it recorded.
+        self.on_commit: Callable[[Sequence[Event]], None] = _no_subscribers
 
     @classmethod
-    def open(cls, path: Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Self:
+    def open(cls, path: PathLike, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Self:
         """Open (creating if needed) a ticketcli database at ``path``."""
+        path = os.fspath(path)
         empty = True
-        if path.exists() or path.is_symlink():
+        if os.path.lexists(path):
             empty = _check_file(path)
         else:
             _create_private(path)
         try:
             conn = sqlite3.connect(
-                str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=False
+                path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )
         except sqlite3.Error as e:
             raise translate(e, path) from None
@@ -139,14 +158,15 @@ class Connection:
         return store
 
     @classmethod
-    def open_readonly(cls, path: Path) -> Self | None:
+    def open_readonly(cls, path: PathLike) -> Self | None:
         """A read-only view for shell completion: never creates or migrates; None if unusable."""
+        path = os.fspath(path)
         try:
-            if not path.is_file() or _check_file(path):
+            if not os.path.isfile(path) or _check_file(path):
                 return None
             from urllib.parse import quote
 
-            conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=0.2)
+            conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=0.2)
             ok = conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID and (
                 conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
             )
@@ -186,31 +206,39 @@ class Connection:
     # -- transactions --------------------------------------------------------
 
     @contextmanager
-    def write(self) -> Iterator[Self]:
+    def write(self) -> Iterator[None]:
         """One ``BEGIN IMMEDIATE`` transaction; rolled back on any error.
 
         Inside an open transaction it nests as a savepoint, so a use case can run
-        within a larger one (mail-in: a new customer and their ticket together).
+        within a larger one (mail-in: a new customer and their ticket together);
+        the events recorded inside join the outer transaction's change set, or are
+        dropped with the savepoint.
         """
         c = self.conn
         if c.in_transaction:
             name = f"nested_{self._depth}"
+            mark = len(self._events)
             self._depth += 1
             c.execute(f"SAVEPOINT {name}")
             try:
-                yield self
+                yield
                 c.execute(f"RELEASE {name}")
             except BaseException:
                 if c.in_transaction:
                     c.execute(f"ROLLBACK TO {name}")
                     c.execute(f"RELEASE {name}")
+                del self._events[mark:]
                 raise
             finally:
                 self._depth -= 1
             return
         self._begin_immediate()
+        self._events = []
         try:
-            yield self
+            yield
+            if self._events:
+                events, self._events = self._events, []
+                self.on_commit(events)  # still inside the transaction
             c.execute("ROLLBACK" if self._rehearsing else "COMMIT")
         except sqlite3.Error as e:
             if c.in_transaction:
@@ -220,6 +248,24 @@ class Connection:
             if c.in_transaction:
                 c.execute("ROLLBACK")
             raise
+        finally:
+            self._events = []
+
+    def record(self, ticket_id: int, actor_id: int | None, at: str, event: str,
+               from_status: str | None = None, to_status: str | None = None,
+               detail: dict[str, Any] | None = None) -> None:
+        """Add an event to the open transaction's change set (its history row is
+        written at commit, with the rest of the set)."""
+        if not self.conn.in_transaction:
+            raise RuntimeError("an event is recorded inside a write transaction")
+        self._events.append(Event(ticket_id, actor_id, at, event, from_status, to_status,
+                                  detail or {}))
+
+    def record_many(self, events: Sequence[Event]) -> None:
+        """:meth:`record` for many events at once (close-stale's batches)."""
+        if not self.conn.in_transaction:
+            raise RuntimeError("events are recorded inside a write transaction")
+        self._events.extend(events)
 
     def _begin_immediate(self) -> None:
         """Take the write lock, waiting up to the busy timeout.
@@ -275,14 +321,15 @@ class Connection:
             marks = ", ".join("?" * len(chunk))
             yield from self.conn.execute(f"{head} ({marks}){tail}", [*chunk, *params])
 
-    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The first column of the first row of ``sql``, or None."""
         row = self.conn.execute(sql, params).fetchone()
         return None if row is None else row[0]
 
     # -- meta and workflow ---------------------------------------------------
 
     def meta(self, key: str) -> str | None:
-        value = self._one("SELECT value FROM meta WHERE key = ?", (key,))
+        value = self.one("SELECT value FROM meta WHERE key = ?", (key,))
         return None if value is None else str(value)
 
     def set_meta(self, key: str, value: str) -> None:
@@ -294,6 +341,8 @@ class Connection:
 
     def workflow(self) -> Workflow:
         if self._workflow is None:
+            import json
+
             from ..workflow import load
 
             raw = self.meta("workflow")
@@ -308,5 +357,7 @@ class Connection:
         return self.meta("workflow") is not None
 
     def set_workflow(self, wf: Workflow) -> None:
+        import json
+
         self.set_meta("workflow", json.dumps(wf.to_dict(), ensure_ascii=False))
         self._workflow = wf

@@ -2,7 +2,7 @@
 
 The outbox is filled inside the transaction of the event that caused each
 message (see :mod:`ticketcli.mail.outbox`) and drained by ``notify send``.
-Sending is claimed: :meth:`MailStore.claim` marks due rows ``sending`` with a
+Sending is claimed: :meth:`MailSQL.claim` marks due rows ``sending`` with a
 lease in one ``BEGIN IMMEDIATE`` transaction, so several senders at once never
 take the same row; a sender that dies leaves rows whose lease expires and
 which the next run takes again. Every later update checks the claim token, so
@@ -14,11 +14,15 @@ All SQL here is parameterized; no identifier is ever built from input.
 from __future__ import annotations
 
 import json
-import weakref
-from collections.abc import Sequence
-from typing import Any, NamedTuple
 
-from . import Store
+from ..record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+    from .connection import Database
 
 STATES = ("pending", "sending", "sent", "failed")
 _SELECT = (
@@ -28,20 +32,7 @@ _SELECT = (
 )
 
 
-class Event(NamedTuple):
-    """A history row, as the outbox needs it."""
-
-    id: int
-    ticket_id: int
-    actor_id: int | None
-    at: str
-    event: str
-    from_status: str | None
-    to_status: str | None
-    detail: dict[str, Any]
-
-
-class OutboxMessage(NamedTuple):
+class OutboxMessage(Record):
     id: int
     ticket_id: int
     history_id: int
@@ -62,7 +53,7 @@ class OutboxMessage(NamedTuple):
     sent_at: str | None
 
 
-class NewMessage(NamedTuple):
+class NewMessage(Record):
     """One message for one recipient, ready to enqueue: what to tell them (``data``);
     its text is rendered when a sender takes it (see ``mail.outbox.render_claimed``)."""
 
@@ -74,7 +65,7 @@ class NewMessage(NamedTuple):
     data: dict[str, Any]
 
 
-class ThreadEntry(NamedTuple):
+class ThreadEntry(Record):
     """A message earlier in one recipient's conversation about a ticket."""
 
     at: str
@@ -82,17 +73,8 @@ class ThreadEntry(NamedTuple):
     message_id: str | None  # their message, as received
 
 
-class _Settings:
-    """What every event's messages need and rarely changes: read once per store."""
-
-    def __init__(self) -> None:
-        self.default_lang: str | None = None
-        self.templates: dict[tuple[str, str], tuple[str, str] | None] = {}
-
-
 # json.dumps(value, ensure_ascii=False, sort_keys=True), without a new encoder each time
 _dump = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
-_SETTINGS: weakref.WeakKeyDictionary[Store, _Settings] = weakref.WeakKeyDictionary()
 
 
 def _message(row: Sequence[Any]) -> OutboxMessage:
@@ -101,40 +83,38 @@ def _message(row: Sequence[Any]) -> OutboxMessage:
     return OutboxMessage(*values)
 
 
-class MailStore:
-    """The email tables of one :class:`Store`; shares its connection and transactions."""
+class MailSQL:
+    """The email tables of one store; shares its connection and transactions."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.conn = store.conn
-        self._settings = _SETTINGS.setdefault(store, _Settings())
-
-    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        row = self.conn.execute(sql, params).fetchone()
-        return None if row is None else row[0]
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.conn = db.conn
+        # What every event's messages need and rarely changes: read once per store.
+        self._default_lang: str | None = None
+        self._templates: dict[tuple[str, str], tuple[str, str] | None] = {}
 
     # -- desk-wide settings ----------------------------------------------------
 
     def desk_id(self) -> str:
         """The token in this desk's Message-IDs (created by the m002 migration)."""
-        return self.store.meta("mail_desk_id") or "0"
+        return self.db.meta("mail_desk_id") or "0"
 
     def default_lang(self) -> str:
-        if self._settings.default_lang is None:
-            self._settings.default_lang = self.store.meta("mail_language") or "en"
-        return self._settings.default_lang
+        if self._default_lang is None:
+            self._default_lang = self.db.meta("mail_language") or "en"
+        return self._default_lang
 
     def set_default_lang(self, lang: str) -> None:
-        self.store.set_meta("mail_language", lang)
-        self._settings.default_lang = None
+        self.db.set_meta("mail_language", lang)
+        self._default_lang = None
 
     def user_lang(self, user_id: int) -> str | None:
-        value = self._one("SELECT lang FROM mail_prefs WHERE user_id = ?", (user_id,))
+        value = self.db.one("SELECT lang FROM mail_prefs WHERE user_id = ?", (user_id,))
         return None if value is None else str(value)
 
     def user_langs(self, user_ids: Sequence[int]) -> dict[int, str]:
         """The chosen language of each of ``user_ids`` that has one."""
-        return {int(r[0]): str(r[1]) for r in self.store.select_in(
+        return {int(r[0]): str(r[1]) for r in self.db.select_in(
             "SELECT user_id, lang FROM mail_prefs WHERE user_id IN", user_ids)}
 
     def set_user_lang(self, user_id: int, lang: str | None) -> None:
@@ -151,7 +131,7 @@ class MailStore:
 
     def template(self, kind: str, lang: str) -> tuple[str, str] | None:
         """An admin's override of a template, if any."""
-        cache = self._settings.templates
+        cache = self._templates
         if (kind, lang) not in cache:
             row = self.conn.execute(
                 "SELECT subject, body FROM mail_templates WHERE kind = ? AND lang = ?",
@@ -171,48 +151,16 @@ class MailStore:
             "subject = excluded.subject, body = excluded.body, updated_at = excluded.updated_at",
             (kind, lang, subject, body, now),
         )
-        self._settings.templates.clear()
+        self._templates.clear()
 
     def delete_template(self, kind: str, lang: str) -> bool:
         cur = self.conn.execute(
             "DELETE FROM mail_templates WHERE kind = ? AND lang = ?", (kind, lang)
         )
-        self._settings.templates.clear()
+        self._templates.clear()
         return cur.rowcount > 0
 
-    # -- reading events for the outbox --------------------------------------------
-
-    def event(self, history_id: int) -> Event:
-        row = self.conn.execute(
-            "SELECT id, ticket_id, actor_id, at, event, from_status, to_status, detail "
-            "FROM history WHERE id = ?",
-            (history_id,),
-        ).fetchone()
-        values = list(row)
-        values[7] = json.loads(values[7]) if values[7] else {}
-        return Event(*values)
-
-    def lead_event(self, ticket_id: int, before_id: int, actor_id: int | None,
-                   at: str) -> Event | None:
-        """The reply or opening that ``before_id`` belongs to, when written together.
-
-        An event belongs to the latest earlier ``comment``/``opened`` of the
-        ticket when every row in between (and the lead itself) has the same
-        actor and time: one command's worth of events.
-        """
-        rows = self.conn.execute(
-            "SELECT id, actor_id, at, event FROM history WHERE ticket_id = ? AND id < ? "
-            "ORDER BY id DESC LIMIT 50",
-            (ticket_id, before_id),
-        ).fetchall()
-        for hid, actor, when, event in rows:
-            if actor != actor_id or when != at:
-                return None
-            if event in ("comment", "opened"):
-                return self.event(int(hid))
-            if event not in ("attachment", "status"):
-                return None
-        return None
+    # -- what messages tell -------------------------------------------------------
 
     def comment_text(self, comment_id: int) -> tuple[str, bool] | None:
         row = self.conn.execute(
@@ -241,23 +189,6 @@ class MailStore:
              for history_id, ticket_id, m, now in messages],
         )
         return self.conn.total_changes - before
-
-    def pending_for_event(self, history_id: int) -> list[OutboxMessage]:
-        """Messages of one event not yet taken by a sender (they may still be rewritten)."""
-        rows = self.conn.execute(
-            _SELECT + "WHERE o.history_id = ? AND o.state = 'pending' AND o.attempts = 0 "
-            "ORDER BY o.id",
-            (history_id,),
-        )
-        return [_message(r) for r in rows]
-
-    def rewrite(self, outbox_id: int, data: dict[str, Any]) -> None:
-        """New contents for a message no sender has taken yet (rendered when one does)."""
-        self.conn.execute(
-            "UPDATE outbox SET data = ?, subject = '', body = '' "
-            "WHERE id = ? AND state = 'pending' AND attempts = 0",
-            (json.dumps(data, ensure_ascii=False, sort_keys=True), outbox_id),
-        )
 
     def set_text(self, texts: Sequence[tuple[int, str, str]]) -> None:
         """Keep the rendered (outbox id, subject, body) of messages being sent: what
@@ -396,7 +327,7 @@ class MailStore:
         return [ThreadEntry(str(r[0]), r[1], r[2]) for r in reversed(rows)]
 
     def inbound_ticket(self, message_id: str) -> int | None:
-        value = self._one("SELECT ticket_id FROM mail_messages WHERE message_id = ?",
+        value = self.db.one("SELECT ticket_id FROM mail_messages WHERE message_id = ?",
                           (message_id,))
         return None if value is None else int(value)
 
@@ -409,4 +340,4 @@ class MailStore:
         )
 
     def ticket_exists(self, ticket_id: int) -> bool:
-        return bool(self._one("SELECT 1 FROM tickets WHERE id = ?", (ticket_id,)))
+        return bool(self.db.one("SELECT 1 FROM tickets WHERE id = ?", (ticket_id,)))

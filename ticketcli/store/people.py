@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from .connection import Connection
 from .records import Org, User
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
-class PeopleStore(Connection):
-    _USER_SQL = (
-        "SELECT u.id, u.email, coalesce(u.name, ''), u.role, u.org_id, o.name "
-        "FROM users u LEFT JOIN orgs o ON o.id = u.org_id "
-    )
+    from .connection import Database
+
+# A User as one row: USER_SQL + "WHERE ...", then User(*row).
+USER_SQL = (
+    "SELECT u.id, u.email, coalesce(u.name, ''), u.role, u.org_id, o.name "
+    "FROM users u LEFT JOIN orgs o ON o.id = u.org_id "
+)
+
+
+class PeopleSQL:
+    """The users and orgs tables."""
+
+    _USER_SQL = USER_SQL
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.conn = db.conn
 
     def user_by_email(self, email: str) -> User | None:
         row = self.conn.execute(self._USER_SQL + "WHERE u.email = ?", (email.lower(),)).fetchone()
@@ -24,14 +36,14 @@ class PeopleStore(Connection):
 
     def users_by_id(self, ids: Sequence[int]) -> dict[int, User]:
         """The users of ``ids`` that exist, by id."""
-        return {int(r[0]): User(*r) for r in self.select_in(self._USER_SQL + "WHERE u.id IN",
+        return {int(r[0]): User(*r) for r in self.db.select_in(self._USER_SQL + "WHERE u.id IN",
                                                                      ids)}
 
     def users(self) -> list[User]:
         return [User(*r) for r in self.conn.execute(self._USER_SQL + "ORDER BY u.email")]
 
     def count_users(self) -> int:
-        return int(self._one("SELECT count(*) FROM users"))
+        return int(self.db.one("SELECT count(*) FROM users"))
 
     def add_user(self, email: str, name: str, role: str, org_id: int | None, now: str) -> User:
         cur = self.conn.execute(
@@ -72,3 +84,19 @@ class PeopleStore(Connection):
 
     def set_org_manager(self, org_id: int, manager_id: int | None) -> None:
         self.conn.execute("UPDATE orgs SET manager_id = ? WHERE id = ?", (manager_id, org_id))
+
+    def emails_starting(self, prefix: str, viewer: User, limit: int = 40) -> list[str]:
+        """Addresses ``viewer`` may know that start with ``prefix``: every one for staff;
+        for a customer, their own and their organization's (the people they may share
+        with under the strictest rule), never the whole desk's."""
+        low = prefix.lower()
+        clause = ""
+        params: tuple[int | None, ...] = ()
+        if not viewer.staff:
+            clause, params = " AND (id = ? OR org_id = ?)", (viewer.id, viewer.org_id)
+        rows = self.conn.execute(
+            "SELECT email FROM users WHERE email >= ? AND email < ?" + clause  # noqa: S608
+            + " ORDER BY email LIMIT ?",
+            (low, low + "\U0010ffff", *params, limit),
+        )
+        return [str(r[0]) for r in rows]

@@ -1,16 +1,20 @@
-"""Typed records the store returns, and the query a listing asks for.
+"""Typed records the store returns, the query a listing asks for, and the events a
+transaction records (its change set).
 
-Named tuples rather than dataclasses: they are as typed and immutable, and they
-keep ``dataclasses`` (and the ``inspect`` it imports) off the read commands'
-start-up path."""
+Records (:mod:`ticketcli.record`) rather than dataclasses: they are as typed and
+immutable, and cost nothing to define on the read commands' start-up path."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from ..record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any
 
 
-class User(NamedTuple):
+class User(Record):
     id: int
     email: str
     name: str
@@ -23,7 +27,7 @@ class User(NamedTuple):
         return self.role in ("agent", "admin")
 
 
-class Org(NamedTuple):
+class Org(Record):
     id: int
     name: str
     manager_id: int | None
@@ -31,7 +35,7 @@ class Org(NamedTuple):
     members: int
 
 
-class Ticket(NamedTuple):
+class Ticket(Record):
     id: int
     title: str
     description: str
@@ -54,7 +58,7 @@ class Ticket(NamedTuple):
     activity_at: str
 
 
-class Comment(NamedTuple):
+class Comment(Record):
     id: int
     author: str
     body: str
@@ -62,7 +66,7 @@ class Comment(NamedTuple):
     created_at: str
 
 
-class Attachment(NamedTuple):
+class Attachment(Record):
     id: int
     name: str
     size: int
@@ -71,7 +75,7 @@ class Attachment(NamedTuple):
     uploader: str | None
 
 
-class HistoryEntry(NamedTuple):
+class HistoryEntry(Record):
     id: int
     at: str
     actor: str | None
@@ -81,7 +85,7 @@ class HistoryEntry(NamedTuple):
     detail: dict[str, Any]
 
 
-class TicketQuery(NamedTuple):
+class TicketQuery(Record):
     """Filters and order for :meth:`Store.list_tickets`; ``viewer`` limits what a
     customer sees. ``order`` gives the workflow's order of statuses and priorities
     so that sorting by them follows the workflow rather than the alphabet.
@@ -122,3 +126,32 @@ SORT_KEYS = {
     "phase": "t.phase",
     "priority": "t.priority",
 }
+
+
+class Event(Record):
+    """One change to a ticket, as its history row records it: ``event`` is opened,
+    status, comment, note, attachment, shared, unshared, assigned, follow_up or
+    reminder. ``history_id`` is the row's id once the change set is written."""
+
+    ticket_id: int
+    actor_id: int | None
+    at: str
+    event: str
+    from_status: str | None
+    to_status: str | None
+    detail: dict[str, Any]
+    history_id: int = 0
+
+
+class ChangeSet(Record):
+    """Everything one transaction recorded, in order: what a command changed (or a
+    close-stale batch, or one mail-in delivery). Subscribers get it once, at commit."""
+
+    events: tuple[Event, ...]
+
+    def tickets(self) -> dict[int, list[Event]]:
+        """The events of each ticket, tickets in the order they were first changed."""
+        found: dict[int, list[Event]] = {}
+        for ev in self.events:
+            found.setdefault(ev.ticket_id, []).append(ev)
+        return found

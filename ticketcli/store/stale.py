@@ -1,7 +1,6 @@
 """close-stale's SQL: the tickets a stale rule selects, and their moves a batch at a time.
 
-:class:`StaleStore` works on the connection of one :class:`Store` and inside its
-transactions (like :class:`ticketcli.store.outbox.MailStore`). Selections walk the
+:class:`StaleSQL` works on the store's connection and inside its transactions. Selections walk the
 ``(status, id)`` index in id order, so each batch continues where the last one
 stopped; moves are one prepared statement run over the whole batch.
 
@@ -11,11 +10,14 @@ All SQL is parameterized; the clock column comes from a fixed table.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
 
-from .connection import Connection
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+    from typing import Any
+
+    from .connection import Database
 
 _CLOCKS = {"requester_activity": "activity_at", "status_change": "status_changed_at"}
 
@@ -25,12 +27,12 @@ def clock_column(clock: str) -> str:
     return _CLOCKS.get(clock, "status_changed_at")
 
 
-class StaleStore:
+class StaleSQL:
     """The stale selections and batch moves over one store's connection."""
 
-    def __init__(self, store: Connection) -> None:
-        self.store = store
-        self.conn = store.conn
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.conn = db.conn
 
     def stale(self, sources: Sequence[str], clock: str, cutoff: str, limit: int,
               after_id: int = 0) -> list[tuple[int, str, str | None]]:

@@ -1,17 +1,38 @@
-"""Tickets, their comments, attachments, participants and history; visibility."""
+"""Tickets, their comments, attachments, participants and history; the one
+visibility rule."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from typing import Any, NamedTuple
-
 from ..errors import NotFound
-from .people import PeopleStore
-from .records import Attachment, Comment, HistoryEntry, Ticket, User
+from ..record import Record
+from .people import USER_SQL
+from .records import Attachment, Comment, Event, HistoryEntry, Ticket, User
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+    from .connection import Database
 
 
-class TicketHead(NamedTuple):
+def _loads(text: str | None) -> Any:
+    """A JSON column's value; ``json`` (and the ``re`` it imports) only when there is
+    something in it."""
+    if not text or text == "{}":
+        return {}
+    import json
+
+    return json.loads(text)
+
+
+def _dumps(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+class TicketHead(Record):
     """The few columns of a ticket its notifications need."""
 
     id: int
@@ -21,7 +42,14 @@ class TicketHead(NamedTuple):
     description: str
 
 
-class TicketStore(PeopleStore):
+class TicketSQL:
+    """The tickets table and those that hang off it: comments, attachments,
+    participants, history."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.conn = db.conn
+
     # A Ticket as one row: SELECT TICKET_COLUMNS + TICKET_FROM ..., then
     # ticket_from_row (the listings and the export read tickets this way).
     TICKET_COLUMNS = (
@@ -38,7 +66,7 @@ class TicketStore(PeopleStore):
     @staticmethod
     def ticket_from_row(row: Sequence[Any]) -> Ticket:
         values = list(row)
-        values[14] = json.loads(values[14] or "{}")
+        values[14] = _loads(values[14])
         return Ticket(*values)
 
     def ticket(self, ticket_id: int) -> Ticket:
@@ -56,7 +84,7 @@ class TicketStore(PeopleStore):
         text = "description" if description else "''"
         return {
             int(r[0]): TicketHead(int(r[0]), str(r[1]), str(r[2]), int(r[3]), str(r[4]))
-            for r in self.select_in(
+            for r in self.db.select_in(
                 f"SELECT id, title, status, requester_id, {text} FROM tickets "  # noqa: S608 (fixed)
                 "WHERE id IN", ids)
         }
@@ -66,9 +94,8 @@ class TicketStore(PeopleStore):
         if user.staff:
             return True
         clause, params = self.visibility(user)
-        return bool(
-            self._one(f"SELECT 1 FROM tickets t WHERE t.id = ? AND {clause}", (ticket_id, *params))  # noqa: S608 (fixed SQL fragments only)
-        )
+        sql = f"SELECT 1 FROM tickets t WHERE t.id = ? AND {clause}"  # noqa: S608 (fixed)
+        return bool(self.db.one(sql, (ticket_id, *params)))
 
     @staticmethod
     def visibility(user: User | None) -> tuple[str, tuple[Any, ...]]:
@@ -90,7 +117,7 @@ class TicketStore(PeopleStore):
             "requester_id, org_id, fields, follow_up_of, created_at, updated_at, "
             "status_changed_at, activity_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (title, description, status, phase, priority, category, requester_id, org_id,
-             json.dumps(fields, ensure_ascii=False, sort_keys=True), follow_up_of,
+             _dumps(fields), follow_up_of,
              now, now, now, now),
         )
         return int(cur.lastrowid or 0)
@@ -162,7 +189,7 @@ class TicketStore(PeopleStore):
 
     def participants(self, ticket_id: int) -> list[User]:
         rows = self.conn.execute(
-            self._USER_SQL.replace("FROM users u", "FROM participants p JOIN users u "
+            USER_SQL.replace("FROM users u", "FROM participants p JOIN users u "
                                    "ON u.id = p.user_id")
             + "WHERE p.ticket_id = ? ORDER BY p.added_at, u.email",
             (ticket_id,),
@@ -173,10 +200,10 @@ class TicketStore(PeopleStore):
         """The participants of each ticket in ``ticket_ids``, in the order of
         :meth:`participants`; tickets without any are left out."""
         found: dict[int, list[User]] = {}
-        sql = self._USER_SQL.replace(
+        sql = USER_SQL.replace(
             "SELECT ", "SELECT p.ticket_id, ", 1
         ).replace("FROM users u", "FROM participants p JOIN users u ON u.id = p.user_id")
-        for r in self.select_in(sql + "WHERE p.ticket_id IN", ticket_ids,
+        for r in self.db.select_in(sql + "WHERE p.ticket_id IN", ticket_ids,
                                 " ORDER BY p.ticket_id, p.added_at, u.email"):
             found.setdefault(int(r[0]), []).append(User(*r[1:]))
         return found
@@ -194,46 +221,34 @@ class TicketStore(PeopleStore):
         )
         return cur.rowcount > 0
 
-    def add_history(self, ticket_id: int, actor_id: int | None, now: str, event: str,
-                    from_status: str | None = None, to_status: str | None = None,
-                    detail: dict[str, Any] | None = None) -> int:
-        cur = self.conn.execute(
-            "INSERT INTO history(ticket_id, actor_id, at, event, from_status, to_status, detail) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (ticket_id, actor_id, now, event, from_status, to_status,
-             json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None),
-        )
-        return int(cur.lastrowid or 0)
-
-    def add_history_many(self, rows: Sequence[tuple[int, int | None, str, str, str | None,
-                                                  str | None, dict[str, Any] | None]]
-                         ) -> list[int]:
-        """Write one history row per (ticket id, actor id, time, event, from status,
-        to status, detail), in order; returns their ids. Inside a write transaction."""
-        if not rows:
+    def add_history_many(self, events: Sequence[Event]) -> list[Event]:
+        """Write one history row per event, in order; returns the events with their
+        row ids. Inside a write transaction."""
+        if not events:
             return []
-        last = int(self._one("SELECT coalesce(max(id), 0) FROM history"))
+        last = int(self.db.one("SELECT coalesce(max(id), 0) FROM history"))
         texts: dict[str, str] = {}
 
-        def text(detail: dict[str, Any] | None) -> str | None:
+        def text(detail: dict[str, Any]) -> str | None:
             if not detail:
                 return None
             key = repr(sorted(detail.items()))
             if key not in texts:
-                texts[key] = json.dumps(detail, ensure_ascii=False, sort_keys=True)
+                texts[key] = _dumps(detail)
             return texts[key]
 
         self.conn.executemany(
             "INSERT INTO history(ticket_id, actor_id, at, event, from_status, to_status, detail) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(t, a, at, ev, frm, to, text(d)) for t, a, at, ev, frm, to, d in rows],
+            [(e.ticket_id, e.actor_id, e.at, e.event, e.from_status, e.to_status,
+              text(e.detail)) for e in events],
         )
         # New rows take the next ids in order: no one else writes inside this transaction.
         ids = [int(r[0]) for r in self.conn.execute(
             "SELECT id FROM history WHERE id > ? ORDER BY id", (last,))]
-        if len(ids) != len(rows):
-            raise RuntimeError(f"wrote {len(rows)} history rows but found {len(ids)}")
-        return ids
+        if len(ids) != len(events):
+            raise RuntimeError(f"wrote {len(events)} history rows but found {len(ids)}")
+        return [e._replace(history_id=i) for e, i in zip(events, ids, strict=True)]
 
     def history(self, ticket_id: int, *, internal: bool) -> list[HistoryEntry]:
         rows = self.conn.execute(
@@ -245,7 +260,7 @@ class TicketStore(PeopleStore):
             (ticket_id,),
         )
         return [
-            HistoryEntry(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]) if r[6] else {})
+            HistoryEntry(r[0], r[1], r[2], r[3], r[4], r[5], _loads(r[6]))
             for r in rows
         ]
 
@@ -259,7 +274,7 @@ class TicketStore(PeopleStore):
         self.conn.execute(
             "INSERT INTO history(ticket_id, actor_id, at, event, from_status, to_status, detail) "
             "SELECT id, ?, ?, 'status', status, ?, ? FROM tickets WHERE status = ?",
-            (actor_id, now, new, json.dumps({"reason": "workflow import"}), old),
+            (actor_id, now, new, _dumps({"reason": "workflow import"}), old),
         )
         cur = self.conn.execute(
             "UPDATE tickets SET status = ?, phase = ?, status_changed_at = ?, activity_at = ?, "
@@ -272,3 +287,28 @@ class TicketStore(PeopleStore):
         self.conn.execute(
             "UPDATE tickets SET phase = ? WHERE status = ? AND phase <> ?", (phase, status, phase)
         )
+
+    def ids_starting(self, prefix: str, viewer: User, limit: int = 40) -> list[int]:
+        """Ids of tickets ``viewer`` may see whose digits start with ``prefix``, newest
+        first (range scans only)."""
+        if prefix and not prefix.isdigit():
+            return []
+        clause, vparams = self.visibility(viewer)
+        sql = ("SELECT t.id FROM tickets t WHERE t.id BETWEEN ? AND ? AND "  # noqa: S608
+               + clause + " ORDER BY t.id DESC LIMIT ?")
+        top = int(self.db.one("SELECT max(id) FROM tickets") or 0)
+        ranges = [(1, top)] if not prefix else []
+        base, scale = (int(prefix), 1) if prefix else (0, 0)
+        while prefix and base * scale <= top:
+            ranges.append((base * scale, (base + 1) * scale - 1))
+            scale *= 10
+        found: list[int] = []
+        for low, high in ranges:
+            if len(found) >= limit:
+                break
+            rows = self.conn.execute(sql, (low, high, *vparams, limit - len(found)))
+            found += [int(r[0]) for r in rows]
+        return found
+
+    def count_tickets(self) -> int:
+        return int(self.db.one("SELECT count(*) FROM tickets"))

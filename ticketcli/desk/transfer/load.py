@@ -151,7 +151,7 @@ class _Importer:
                 self.fail(line, f"manager {email} must be an agent or admin of this desk "
                           "(or come in a user record with such a role)")
             else:
-                self.s.store.set_org_manager(org_id, manager.id)
+                self.s.store.people.set_org_manager(org_id, manager.id)
 
     # -- people and organizations ----------------------------------------------------
 

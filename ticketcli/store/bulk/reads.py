@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .. import Comment, HistoryEntry, Store, Ticket, User
+from ..tickets import TicketSQL
 from . import each_in
 
 
@@ -64,7 +65,7 @@ class Bundle:
 
 # The store's columns of a ticket, then the clock value its last reminder was for.
 _EXPORT_TICKET_SQL = (
-    "SELECT " + Store.TICKET_COLUMNS + ", t.reminded_for" + Store.TICKET_FROM
+    "SELECT " + TicketSQL.TICKET_COLUMNS + ", t.reminded_for" + TicketSQL.TICKET_FROM
 )
 
 
@@ -99,7 +100,7 @@ def export_people(store: Store) -> tuple[list[OrgData], list[PersonData]]:
 
 def visible_ticket_ids(store: Store, viewer: User, after: int, limit: int) -> list[int]:
     """Ids above ``after`` that ``viewer`` may see, by the store's one visibility rule."""
-    clause, params = store.visibility(viewer)
+    clause, params = store.tickets.visibility(viewer)
     rows = store.conn.execute(
         f"SELECT t.id FROM tickets t WHERE t.id > ? AND {clause} ORDER BY t.id LIMIT ?",  # noqa: S608 (fixed SQL fragments only)
         (after, *params, limit),
@@ -134,7 +135,7 @@ def all_bundles(store: Store, chunk: int = 1000) -> Iterator[Bundle]:
         ).fetchall()
         if not rows:
             return
-        tickets = [(Store.ticket_from_row(r[:20]), r[20]) for r in rows]
+        tickets = [(TicketSQL.ticket_from_row(r[:20]), r[20]) for r in rows]
         span = (tickets[0][0].id, tickets[-1][0].id)
         participants: dict[int, list[Participation]] = {}
         for tid, email, added in conn.execute(

@@ -61,6 +61,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from ...errors import Rollback
 from .. import Store, User
 from . import chunks, each_in
 
@@ -149,10 +150,6 @@ _INSERT_SQL = {
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-class _Rollback(Exception):
-    """Raised inside the write transaction to leave it without committing."""
 
 
 class ImportSession:
@@ -391,7 +388,7 @@ def import_session(store: Store) -> Iterator[ImportSession]:
             finally:
                 session.wait()  # never leave the helper thread on the connection
             if not session.commit:
-                raise _Rollback
+                raise Rollback
             if session.inserted >= ANALYZE_FROM and session.inserted >= session.before:
                 # Before the indexes are built: they take the pages the old segments free,
                 # so the file does not grow by them.
@@ -402,7 +399,7 @@ def import_session(store: Store) -> Iterator[ImportSession]:
             session._resume_merging()
             if session.inserted >= ANALYZE_FROM:
                 conn.execute("ANALYZE tickets")
-    except _Rollback:
+    except Rollback:
         pass
     finally:
         conn.execute(f"PRAGMA cache_size = {int(old_cache):d}")

@@ -1,4 +1,4 @@
-"""Listing and search, completion values, health checks.
+"""Listing and search: the one query behind ``list`` and ``--search``.
 
 All SQL is parameterized; the few fragments put into SQL text (sort keys,
 visibility, the clock column) come from fixed tables in this package.
@@ -7,76 +7,30 @@ visibility, the clock column) come from fixed tables in this package.
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 from .migrations import BLOCK_BITS
 from .records import SORT_KEYS, Ticket, TicketQuery, User
-from .tickets import TicketStore
+from .stale import clock_column
+from .tickets import TicketSQL
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .connection import Database
 
 
-class Store(TicketStore):
-    """The store: every query ticketcli makes, over one connection."""
+class ListingSQL:
+    """Tickets that match a :class:`TicketQuery`, in its order, as its viewer may see them."""
 
-    # -- completion ------------------------------------------------------------------
+    TICKET_COLUMNS = TicketSQL.TICKET_COLUMNS
+    TICKET_FROM = TicketSQL.TICKET_FROM
+    ticket_from_row = staticmethod(TicketSQL.ticket_from_row)
+    visibility = staticmethod(TicketSQL.visibility)
 
-    def ids_starting(self, prefix: str, viewer: User, limit: int = 40) -> list[int]:
-        """Ids of tickets ``viewer`` may see whose digits start with ``prefix``, newest
-        first (range scans only)."""
-        if prefix and not prefix.isdigit():
-            return []
-        clause, vparams = self.visibility(viewer)
-        sql = ("SELECT t.id FROM tickets t WHERE t.id BETWEEN ? AND ? AND "  # noqa: S608
-               + clause + " ORDER BY t.id DESC LIMIT ?")
-        top = int(self._one("SELECT max(id) FROM tickets") or 0)
-        ranges = [(1, top)] if not prefix else []
-        base, scale = (int(prefix), 1) if prefix else (0, 0)
-        while prefix and base * scale <= top:
-            ranges.append((base * scale, (base + 1) * scale - 1))
-            scale *= 10
-        found: list[int] = []
-        for low, high in ranges:
-            if len(found) >= limit:
-                break
-            rows = self.conn.execute(sql, (low, high, *vparams, limit - len(found)))
-            found += [int(r[0]) for r in rows]
-        return found
-
-    def emails_starting(self, prefix: str, viewer: User, limit: int = 40) -> list[str]:
-        """Addresses ``viewer`` may know that start with ``prefix``: every one for staff;
-        for a customer, their own and their organization's (the people they may share
-        with under the strictest rule), never the whole desk's."""
-        low = prefix.lower()
-        clause = ""
-        params: tuple[int | None, ...] = ()
-        if not viewer.staff:
-            clause, params = " AND (id = ? OR org_id = ?)", (viewer.id, viewer.org_id)
-        rows = self.conn.execute(
-            "SELECT email FROM users WHERE email >= ? AND email < ?" + clause  # noqa: S608
-            + " ORDER BY email LIMIT ?",
-            (low, low + "\U0010ffff", *params, limit),
-        )
-        return [str(r[0]) for r in rows]
-
-    # -- health ---------------------------------------------------------------------
-
-    def pragma(self, name: str) -> Any:
-        """The value of a read-only PRAGMA from a fixed list."""
-        allowed = ("user_version", "journal_mode", "application_id", "page_size",
-                   "page_count", "freelist_count", "synchronous", "foreign_keys")
-        if name not in allowed:
-            raise ValueError(name)
-        return self._one(f"PRAGMA {name}")
-
-    def integrity_problems(self, limit: int = 20) -> list[str]:
-        rows = self.conn.execute(f"PRAGMA integrity_check({int(limit):d})").fetchall()
-        found = [str(r[0]) for r in rows]
-        return [] if found == ["ok"] else found
-
-    def foreign_key_problems(self) -> int:
-        return len(self.conn.execute("PRAGMA foreign_key_check").fetchall())
-
-    def count_tickets(self) -> int:
-        return int(self._one("SELECT count(*) FROM tickets"))
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.conn = db.conn
 
     # -- listing ------------------------------------------------------------------
 
@@ -128,7 +82,7 @@ class Store(TicketStore):
             for statuses, clock, cutoff in q.stale:
                 rules.append(
                     f"(t.status IN ({', '.join('?' * len(statuses))}) "
-                    f"AND t.{self._clock_column(clock)} <= ?)"
+                    f"AND t.{clock_column(clock)} <= ?)"
                 )
                 params.extend([*statuses, cutoff])
             where.append("(" + (" OR ".join(rules) or "0") + ")")
@@ -181,7 +135,7 @@ class Store(TicketStore):
             )
             if int(r[0]) not in found
         ]
-        rows += self.select_in("SELECT " + self.TICKET_COLUMNS + self.TICKET_FROM
+        rows += self.db.select_in("SELECT " + self.TICKET_COLUMNS + self.TICKET_FROM
                                + "WHERE t.id IN", extra, " AND " + where, params)
         rows.sort(key=lambda r: -int(r[0]))
         more = len(rows) > q.limit
@@ -290,12 +244,12 @@ class Store(TicketStore):
             # --all): the per-status counts the triggers keep, read in the same snapshot.
             marks = ", ".join("?" * len(q.statuses))
             where = f"status IN ({marks})" if q.statuses else "1"
-            return int(self._one(
+            return int(self.db.one(
                 "SELECT coalesce(sum(n), 0) FROM ticket_counts WHERE " + where,  # noqa: S608
                 list(q.statuses)))
         where, params = self._where(q, literal)
         sql = "SELECT count(*) FROM tickets t WHERE " + where  # noqa: S608 (fixed fragments)
-        return int(self._one(sql, params))
+        return int(self.db.one(sql, params))
 
     # TicketQuery fields that do not narrow which tickets match.
     _NOT_FILTERS = frozenset({"statuses", "sort", "descending", "limit", "viewer", "order"})
@@ -341,10 +295,3 @@ class Store(TicketStore):
             [match, match],
         )
 
-    # -- close-stale's clock (its selections and moves are in stale.py) ------------
-
-    @staticmethod
-    def _clock_column(clock: str) -> str:
-        from .stale import clock_column
-
-        return clock_column(clock)
