@@ -506,7 +506,7 @@ def report():
                    "maxrss_kib": peak_kib()}, fh)
 import atexit
 atexit.register(report)
-from ticketcli.cli import main
+from ticketcli.__main__ import main
 sys.argv = ["ticketcli", *sys.argv[1:]]
 main()
 """

@@ -14,7 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -29,42 +29,6 @@ ADMIN = "admin@example.com"
 AGENT = "agent@example.com"
 CUSTOMER = "anna@example.com"
 OTHER = "bruno@example.com"
-
-
-class Installed:
-    """What CliRunner invokes for ``app``: the installed ``ticketcli`` command, which
-    runs a plain ``show`` or ``list`` on the fast path and everything else through
-    the Typer app (ticketcli/__main__.py)."""
-
-    name = "ticketcli"
-
-    def __init__(self, command: Any) -> None:
-        self.command = command
-
-    def main(self, args: Sequence[str] = (), prog_name: str | None = None, **extra: Any) -> Any:
-        from ticketcli.fastpath import run
-
-        code = run(list(args))
-        if code is None:
-            return self.command.main(args=args, prog_name=prog_name, **extra)
-        sys.exit(code)
-
-
-@pytest.fixture(autouse=True, scope="session")
-def cli_built_once() -> Iterator[None]:
-    """Typer rebuilds the click command on every CliRunner.invoke; build it once.
-
-    Only the construction is cached: every invocation still parses, runs and exits
-    as ``ticketcli`` does, fast path included.
-    """
-    import typer.main
-    import typer.testing
-
-    installed = Installed(typer.main.get_command(app))
-    build = typer.main.get_command
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(typer.testing, "_get_command", lambda a: installed if a is app else build(a))
-        yield
 
 
 @pytest.fixture

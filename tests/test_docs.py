@@ -23,9 +23,8 @@ def _commands() -> list[list[str]]:
     found = []
     for name in root.list_commands(ctx):
         cmd = root.get_command(ctx, name)
-        sub = getattr(cmd, "commands", None)
-        if sub:
-            found += [[name, s] for s in sub]
+        if isinstance(cmd, typer.core.TyperGroup):
+            found += [[name, s] for s in cmd.list_commands(ctx)]
         else:
             found.append([name])
     return found

@@ -1,79 +1,116 @@
-"""The fast path (ticketcli/fastpath.py) runs ``show``, ``list``, ``open``,
-``comment`` and ``set-status`` exactly as the Typer app would: same command body,
-same arguments, same global options, or it leaves the command line to Typer."""
+"""The fast path (ticketcli/fastpath.py) runs every plain command line exactly as the
+Typer app would: the same command function, the same arguments, the same global
+options; or it leaves the command line to Typer. What it knows of the options is
+generated from the Typer declarations (ticketcli/commands/_table.py)."""
 
 from __future__ import annotations
 
 import inspect
 import json
 import os
+import random
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import typer.main
-from conftest import Desk, run_cli
+from conftest import ROOT, Desk, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ticketcli import fastpath, views, writes
-from ticketcli.cli import app
+from ticketcli import cli, fastpath
+from ticketcli.commands import COMMANDS, function
+from ticketcli.commands import _table as table
 from ticketcli.context import Context
 
 
 class Called(BaseException):
-    """Raised by the stand-in bodies: a BaseException, so no error boundary keeps it."""
+    """Raised instead of running the command: a BaseException, so no error boundary
+    keeps it."""
 
     def __init__(self, call: dict[str, Any]) -> None:
         self.call = call
 
 
-def _stand_in(name: str, real: Any) -> Any:
-    def body(c: Context, *args: Any, **kwargs: Any) -> None:
-        bound = inspect.signature(real).bind(c, *args, **kwargs)
+class Recorder(Context):
+    """A context whose commands only say what they were called with."""
+
+    def dispatch(self, fn: Any, arguments: dict[str, Any]) -> int:
+        bound = inspect.signature(fn).bind(self, **arguments)
         bound.apply_defaults()
-        arguments = dict(bound.arguments)
-        arguments.pop("c")
-        raise Called({"command": name, "arguments": arguments, "db": c.db_option,
-                      "config": c.config_option, "as": c.as_option, "lang": c.lang_option})
-
-    return body
-
-
-@pytest.fixture(scope="module")
-def typer_command() -> Any:
-    return typer.main.get_command(app)
-
-
-@pytest.fixture
-def bodies(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(views, "show", _stand_in("show", views.show))
-    monkeypatch.setattr(views, "list_", _stand_in("list", views.list_))
-    monkeypatch.setattr(writes, "open_", _stand_in("open", writes.open_))
-    monkeypatch.setattr(writes, "comment", _stand_in("comment", writes.comment))
-    monkeypatch.setattr(writes, "set_status", _stand_in("set-status", writes.set_status))
-    yield
+        called = dict(bound.arguments)
+        called.pop("c")
+        raise Called({"command": f"{fn.__module__}.{fn.__qualname__}", "arguments": called,
+                      "db": self.db_option, "config": self.config_option, "as": self.as_option,
+                      "lang": self.lang_option})
 
 
 def _fast(argv: list[str]) -> tuple[str, Any]:
     try:
-        code = fastpath.run(argv)
+        code = fastpath.run(Recorder(), argv)
     except Called as called:
         return "called", called.call
     return ("declined", None) if code is None else ("exit", code)
 
 
-def _typer(command: Any, argv: list[str]) -> tuple[str, Any]:
+def _typer(argv: list[str]) -> tuple[str, Any]:
     try:
-        command.main(args=argv, prog_name="ticketcli")
+        code = cli.run(Recorder(), argv)
     except Called as called:
         return "called", called.call
-    except SystemExit as e:
-        return "exit", e.code
-    raise AssertionError("the Typer app returned without exiting")
+    return "exit", code
 
+
+# -- the generated table is the declarations ------------------------------------------------
+
+
+def test_the_table_is_generated_from_the_current_declarations() -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import gen_fastpath
+    finally:
+        sys.path.pop(0)
+    fresh = gen_fastpath.render()
+    committed = (ROOT / "ticketcli" / "commands" / "_table.py").read_text()
+    assert committed == fresh, "ticketcli/commands/_table.py is stale: run " \
+                               "python scripts/gen_fastpath.py"
+
+
+def test_every_typer_option_and_argument_is_known_to_the_fast_path() -> None:
+    from typer.core import TyperArgument, TyperOption
+
+    assert set(table.COMMANDS) == set(COMMANDS)
+    for path in COMMANDS:
+        command = cli.built(path)
+        _, options, arguments, _ = table.COMMANDS[path]
+        for param in command.params:
+            if isinstance(param, TyperOption) and param.name != "help":
+                for opt in [*param.opts, *param.secondary_opts]:
+                    assert options.get(opt, (None,))[0] == param.name, (path, opt)
+            elif isinstance(param, TyperArgument):
+                assert param.name in [a[0] for a in arguments], (path, param.name)
+    root = cli.root_command()
+    for param in root.params:
+        if isinstance(param, TyperOption) and param.name != "help":
+            for opt in param.opts:
+                assert opt in table.GLOBAL, opt
+
+
+def test_every_command_takes_the_fast_path_for_a_plain_command_line() -> None:
+    for path in COMMANDS:
+        _, options, arguments, required = table.COMMANDS[path]
+        words = ["1" if kind == "int" else "x@example.com"
+                 for _, kind, _, needed in arguments if needed]
+        words += [w for opt, (param, _) in options.items() if param in required
+                  and opt.startswith("--") for w in (opt, "x")]
+        if path == "set-status":
+            words = ["1", "open"]
+        if path == "comment":
+            words = ["1", "hello"]
+        assert _fast([*path.split(), *words])[0] == "called", path
+
+
+# -- both ways agree -------------------------------------------------------------------------
 
 HANDLED = [
     ["show", "1"],
@@ -105,51 +142,149 @@ HANDLED = [
      "--dry-run"],
     ["comment", "-", "--body=Any news?", "--attach", "x.log", "--yes"],
     ["comment", "5", "--body-file", "-", "--as", "a@b.c"],
+    ["comment", "1", "--", "-x"],
     ["set-status", "42"],
     ["set-status", "42", "solved"],
     ["set-status", "-", "solved", "--yes", "--resolution", "done", "--note", "n",
      "--if-status", "open", "--dry-run"],
     ["--lang", "it", "set-status", "1", "2", "closed", "-y"],
+    ["share", "4", "a@b.c", "d@e.f", "--remove"],
+    ["assign", "4"],
+    ["take", "4"],
+    ["init", "--preset", "care", "--stale-after", "21d"],
+    ["close-stale", "--dry-run", "--now", "2026-12-01T00:00:00Z", "--limit", "5", "--quiet"],
+    ["user", "add", "a@b.c", "--role", "agent", "--org", "Acme"],
+    ["user", "list", "--format", "json"],
+    ["org", "add", "Acme", "--manager", "m@b.c"],
+    ["workflow", "export", "desk.toml"],
+    ["workflow", "import", "desk.toml", "--map", "on_hold=pending"],
+    ["config", "set", "language", "it"],
+    ["doctor", "-f", "json"],
+    ["notify", "send", "--limit", "0", "--quiet"],
+    ["notify", "retry", "17", "18"],
+    ["notify", "retry", "--all-failed"],
+    ["notify", "template", "show", "reply", "--lang", "it"],
+    ["mail-in"],
+    ["import", "-", "--format", "csv", "--new-ids", "--dry-run"],
+    ["export", "--output", "x.jsonl"],
 ]
 
 
 @pytest.mark.parametrize("argv", HANDLED, ids=" ".join)
-def test_the_fast_path_runs_plain_command_lines_as_typer_does(
-        bodies: None, typer_command: Any, argv: list[str]) -> None:
+def test_the_fast_path_runs_plain_command_lines_as_typer_does(argv: list[str]) -> None:
     fast = _fast(argv)
     assert fast[0] != "declined", "the fast path should run this command line itself"
-    assert fast == _typer(typer_command, argv)
+    assert fast == _typer(argv)
 
 
 DECLINED = [
-    [], ["--version"], ["--help"], ["show", "--help"], ["list", "-h"], ["show"],
+    [], ["--help"], ["show", "--help"], ["list", "-h"], ["show"],
     ["show", "1", "2"], ["show", "x"], ["show", "-1"], ["show", "+1"], ["list", "extra"],
     ["list", "--limit", "abc"], ["list", "--limit", "-1"], ["list", "-n5"],
     ["list", "--all=yes"], ["list", "-f=json"],
     ["list", "--", "x"], ["list", "--lang", "it"], ["list", "--format"], ["comment"],
     ["set-status"], ["open"], ["open", "a", "b"], ["open", "-x"], ["open", "a", "--follow-up",
     "x"], ["open", "a", "--follow-up", "-1"], ["comment", "1", "-bhi"], ["comment", "1", "-yb",
-    "x"], ["set-status", "1", "open", "--no-dry-run"], ["comment", "1", "--", "-x"],
+    "x"], ["set-status", "1", "open", "--no-dry-run"],
     ["set-status", "1", "open", "--if-status"], ["open", "--help"], ["comment", "-h"],
     ["--db"], ["--bogus", "list"], ["list", "--unknown"], ["show", "1", "--fields"],
-    ["list", "-as"], ["list", "--no-all"], ["list", "--sta"],
+    ["list", "-as"], ["list", "--no-all"], ["list", "--sta"], ["user"], ["user", "bogus"],
+    ["notify", "template"], ["user", "--db", "x", "list", "--bogus"], ["lst"],
 ]
 
 
 @pytest.mark.parametrize("argv", DECLINED, ids=" ".join)
-def test_anything_unusual_is_left_to_typer(bodies: None, argv: list[str]) -> None:
+def test_anything_unusual_is_left_to_typer(argv: list[str]) -> None:
     assert _fast(argv) == ("declined", None)
 
 
-def test_completion_requests_are_left_to_typer(bodies: None,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_completion_requests_are_left_to_typer(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("_TICKETCLI_COMPLETE", "complete_bash")
     assert _fast(["list"]) == ("declined", None)
 
 
-OPTIONS = sorted({*fastpath.LIST, *fastpath.SHOW, *fastpath.OPEN, *fastpath.COMMENT,
-                  *fastpath.SET_STATUS, *fastpath.GLOBAL_PARAMS,
-                  "--help", "-h", "--version", "--no-all", "--no-internal", "--", "-"})
+def test_version_is_printed_by_the_fast_path(capsys: pytest.CaptureFixture[str]) -> None:
+    from ticketcli import __version__
+
+    c = Recorder()
+    assert fastpath.run(c, ["--version"]) == 0
+    assert capsys.readouterr().out == f"ticketcli {__version__}\n"
+
+
+# -- command lines built from the declarations ---------------------------------------------
+
+WORDS = ["x", "printer ink", "ü", "a=b", "-", "--", "-x", "", "2026-01-01", "me", "k=v",
+         "open", "a@b.c", "-3 °C"]
+
+
+def _value(kind: str, rng: random.Random) -> str:
+    if kind in ("int", "multi_int"):
+        return rng.choice(["0", "1", "7", "42", "007", "99999999999999999999"])
+    if kind == "float":
+        return rng.choice(["0", "1.5", "30"])
+    return rng.choice(WORDS)
+
+
+GLOBAL_VALUES = {"--db": ["x.db", "desk.db"], "--config": ["c.toml", "d.toml"],
+                 "--as": ["a@b.c", "me@example.com"], "--lang": ["it", "en"]}
+
+
+def _command_line(rng: random.Random) -> list[str]:
+    """A command line as the declarations allow it: a command, some of its options in
+    any spelling, its arguments, global options before or after."""
+    path = rng.choice(list(COMMANDS))
+    _, options, arguments, required = table.COMMANDS[path]
+    front: list[str] = []
+    for opt in rng.sample(list(table.GLOBAL), rng.randint(0, 2)):
+        _, kind = table.GLOBAL[opt]
+        if kind == "version":
+            continue
+        front += [opt, GLOBAL_VALUES.get(opt, ["x"])[rng.randrange(2)]]
+    words: list[str] = []
+    chosen = rng.sample(list(options), min(len(options), rng.randint(0, 4)))
+    chosen += [o for o, (param, _) in options.items() if param in required and o.startswith("--")]
+    for opt in dict.fromkeys(chosen):
+        _, kind = options[opt]
+        if kind in ("flag", "off"):
+            words.append(opt)
+        elif opt.startswith("--") and rng.random() < 0.3:
+            words.append(f"{opt}={_value(kind, rng)}")
+        else:
+            words += [opt, _value(kind, rng)]
+    positional: list[str] = []
+    for _, kind, nargs, required in arguments:
+        if required or rng.random() < 0.5:
+            count = rng.randint(1, 3) if nargs == -1 else 1
+            positional += [rng.choice(["1", "12", "3"]) if kind == "int"
+                           else rng.choice(["x", "y z", "a@b.c", "solved"])
+                           for _ in range(count)]
+    if any(w.startswith("-") and w != "-" for w in positional):
+        positional = ["--", *positional]
+    tail: list[str] = []
+    if rng.random() < 0.3:
+        opt = rng.choice(table.MOVABLE)
+        tail = [opt, "after.db" if opt != "--as" else "b@c.d"]
+    return [*front, *path.split(), *words, *tail, *positional]
+
+
+def test_command_lines_from_the_declarations_run_alike_both_ways(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(14)
+    monkeypatch.setenv("TICKETCLI_USER", "env@example.com")
+    reached = 0
+    total = 600
+    for _ in range(total):
+        argv = _command_line(rng)
+        fast = _fast(argv)
+        if fast[0] == "declined":
+            continue
+        assert fast == _typer(argv), argv
+        reached += fast[0] == "called"
+    assert reached >= 0.9 * total, f"only {reached} of {total} command lines were compared"
+
+
+OPTIONS = sorted({o for _, opts, _, _ in table.COMMANDS.values() for o in opts}
+                 | set(table.GLOBAL) | {"--help", "-h", "--no-all", "--", "-"})
 VALUES = ["json", "table", "ids", "5", "0", "007", "-3", "abc", "", "x y", "a=b", "ü",
           "open", "new", "-priority", "title:desc", "2026-01-01", "me", "1", "42", "-",
           "k=v", "solved"]
@@ -158,19 +293,19 @@ TOKEN = st.one_of(
     st.sampled_from(VALUES),
     st.builds(lambda o, v: f"{o}={v}", st.sampled_from(OPTIONS), st.sampled_from(VALUES)),
 )
-ARGV = st.builds(lambda pre, cmd, rest: [*pre, cmd, *rest],
+ARGV = st.builds(lambda pre, cmd, rest: [*pre, *cmd.split(), *rest],
                  st.lists(TOKEN, max_size=3),
-                 st.sampled_from(["show", "list", "open", "comment", "set-status", "share"]),
+                 st.sampled_from([*COMMANDS, "user", "notify template"]),
                  st.lists(TOKEN, max_size=8))
 
 
-@settings(max_examples=400, deadline=None,
+@settings(max_examples=300, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(argv=ARGV, env_db=st.sampled_from([None, "", "env.db"]),
        env_user=st.sampled_from([None, "", "env@example.com"]))
 def test_whatever_the_fast_path_accepts_typer_reads_the_same_way(
-        bodies: None, typer_command: Any, monkeypatch: pytest.MonkeyPatch,
-        argv: list[str], env_db: str | None, env_user: str | None) -> None:
+        monkeypatch: pytest.MonkeyPatch, argv: list[str], env_db: str | None,
+        env_user: str | None) -> None:
     for name, value in (("TICKETCLI_DB", env_db), ("TICKETCLI_USER", env_user)):
         if value is None:
             monkeypatch.delenv(name, raising=False)
@@ -178,7 +313,17 @@ def test_whatever_the_fast_path_accepts_typer_reads_the_same_way(
             monkeypatch.setenv(name, value)
     fast = _fast(argv)
     if fast[0] != "declined":
-        assert fast == _typer(typer_command, argv)
+        assert fast == _typer(argv)
+
+
+def test_every_command_function_is_found_by_its_words() -> None:
+    for path, (module, name) in COMMANDS.items():
+        fn = function(path)
+        assert callable(fn) and fn.__module__ == f"ticketcli.commands.{module}", path
+        assert fn.__name__ == name
+
+
+# -- the installed command --------------------------------------------------------------------
 
 
 def test_show_and_list_do_not_load_typer(desk: Desk) -> None:
@@ -186,7 +331,8 @@ def test_show_and_list_do_not_load_typer(desk: Desk) -> None:
     probe = ("import json, sys\nsys.argv = ['ticketcli', *json.loads(sys.argv[1])]\n"
              "from ticketcli.__main__ import main\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
              "sys.stderr.write(json.dumps(sorted(sys.modules)))\n")
-    for argv in (["show", "1"], ["list", "--limit", "20"]):
+    for argv in (["show", "1"], ["list", "--limit", "20"], ["user", "list"], ["close-stale"],
+                 ["--version"]):
         result = subprocess.run(
             [sys.executable, "-c", probe,
              json.dumps(["--db", str(desk.db), "--as", "admin@example.com", *argv])],

@@ -92,7 +92,7 @@ def test_many_tickets_across_batches_are_each_reminded_then_closed_once(
         tmp_path: Path) -> None:
     desk = make_desk(tmp_path)
     ids = seed_tickets(desk.db, 450)
-    from ticketcli.desk import tickets as uc
+    from ticketcli.desk import sharing as uc
     from ticketcli.store import Store
 
     store = Store.open(desk.db)

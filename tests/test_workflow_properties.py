@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ticketcli.clock import iso
-from ticketcli.desk import tickets
+from ticketcli.desk import sharing, tickets
 from ticketcli.desk.stale import close_stale
 from ticketcli.errors import Conflict, PermissionDenied
 from ticketcli.store import Store, User
@@ -159,7 +159,7 @@ def open_desk(folder: Path, preset: str) -> Desk:
     tid = tickets.open_ticket(store, requester, now, title="Printer on fire", body="It burns",
                               priority=None, category=None, requester=None, fields={},
                               files=[], follow_up=None)
-    tickets.share(store, requester, now, tid, [participant.email], remove=False)
+    sharing.share(store, requester, now, tid, [participant.email], remove=False)
     people = {"agent": agent, "requester": requester, "participant": participant}
     return Desk(store, wf, people, tid)
 

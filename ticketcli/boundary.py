@@ -1,7 +1,12 @@
-"""The error boundary shared by both ways in (the fast path and the Typer app):
-every failure becomes one ``Error: ...`` line on stderr and an exit code.
+"""The one error boundary: every failure, on the fast path, in the Typer app and in
+mail-in alike, becomes one ``Error: ...`` line on stderr and an exit code.
 
-Free of Typer and click, so the fast path can use it without loading them.
+:func:`guarded` runs a command and returns its exit code; :func:`exit_code`
+is the one place that decides what an error is reported as. It also guards the
+standard streams (a full disk, a closed pipe, a stream the process was started
+without) and flushes them at the end (:func:`finish`). Free of Typer and click,
+so the fast path can use it without loading them; the Typer app turns click's
+own errors into ticketcli's before they reach it.
 """
 
 from __future__ import annotations
@@ -10,15 +15,24 @@ import io
 import os
 import sqlite3
 import sys
-from typing import IO, Any
 
-from .errors import ExitCode, TicketError
+from .errors import SYSEXITS, ExitCode, Interrupted, OutputError, TicketError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import IO, Any
+
+    from .context import Context
 
 
-class OutputError(TicketError):
-    """Standard output or standard error would not take what was written (a full disk,
-    ``/dev/full``, an I/O error). Not an internal error, and not a promise that nothing
-    was written: a command prints its result after saving what it changed."""
+def guarded(c: Context, command: Callable[[], int | None]) -> int:
+    """Run ``command``; its exit code, or the code of the error it raised, reported
+    in the codes the context asks for (mail-in's sysexits)."""
+    try:
+        return int(command() or 0)
+    except BaseException as error:
+        return exit_code(error, c.exit_codes)
 
 
 class _Guarded(io.TextIOWrapper):
@@ -142,45 +156,48 @@ def fail(message: str, code: int) -> int:
     return int(code)
 
 
-def exit_code(error: BaseException) -> int:
+def exit_code(error: BaseException, codes: Mapping[int, int] | None = None) -> int:
     """The exit code for an exception a command let through, after reporting it.
 
-    SystemExit and other non-errors are raised again.
+    ``codes`` maps ticketcli's exit codes onto another set (mail-in's sysexits); a
+    :class:`MailInError` already carries one of those. SystemExit and other
+    non-errors are raised again.
     """
+    from .errors import MailInError
+
+    def report(message: str, code: int) -> int:
+        return fail(message, code if codes is None or isinstance(error, MailInError)
+                    else codes.get(code, code))
+
     if isinstance(error, TicketError):
-        return fail(error.message, error.code)
+        return report(error.message, error.code)
     if isinstance(error, sqlite3.Error):
         from .store import translate
 
         err = translate(error, "the database")
-        return fail(err.message, err.code)
+        return report(err.message, err.code)
     if isinstance(error, KeyboardInterrupt):
-        aborted()
-        return 130
+        stopped = Interrupted("interrupted; what was already saved stays saved")
+        return report(stopped.message, stopped.code)
     if isinstance(error, BrokenPipeError):
         # The reader went away (`ticketcli list | head`): not an error.
         _discard(sys.stdout)
-        return 0
+        return ExitCode.OK
     if isinstance(error, UnicodeError):
-        return fail("an argument or input is not valid UTF-8 text", ExitCode.USAGE)
+        return report("an argument or input is not valid UTF-8 text", ExitCode.USAGE)
     if isinstance(error, MemoryError):
-        return fail("out of memory; nothing was written", ExitCode.ERROR)
+        return report("out of memory; nothing was written", ExitCode.ERROR)
     if isinstance(error, Exception):  # the last line of defence: never a traceback
         if os.environ.get("TICKETCLI_DEBUG"):
             raise error
-        return fail(
-            f"internal error ({type(error).__name__}: {error}); nothing was written. "
+        then = "the mail server will try again. " if codes is SYSEXITS else \
+            "nothing was written. "
+        return report(
+            f"internal error ({type(error).__name__}: {error}); {then}"
             "Set TICKETCLI_DEBUG=1 for details and report it",
             ExitCode.ERROR,
         )
     raise error
-
-
-def exit_status(exit: SystemExit) -> int:
-    """The status a SystemExit asks for (None: 0; a message: 1, as the interpreter does)."""
-    if exit.code is None:
-        return 0
-    return exit.code if isinstance(exit.code, int) else 1
 
 
 def non_utf8(argv: list[str]) -> str | None:
@@ -191,12 +208,3 @@ def non_utf8(argv: list[str]) -> str | None:
         except UnicodeError:
             return arg.encode("utf-8", "replace").decode()
     return None
-
-
-def aborted() -> None:
-    """Say "Aborted." on stderr (Ctrl-C), if stderr still takes it."""
-    try:
-        sys.stderr.write("Aborted.\n")
-        sys.stderr.flush()
-    except (OSError, OutputError):
-        pass

@@ -1,74 +1,79 @@
-"""The root app: global options, click's errors turned into exit codes, and the
-commands, built when invoked (``ticketcli.__main__`` runs plain show and list
-without this module; see fastpath.py)."""
+"""The Typer app: the root with the global options, every command of the command
+table (:data:`ticketcli.commands.COMMANDS`) built from its declarations when it
+is invoked, and click's own errors turned into ticketcli's for the one boundary.
+
+``ticketcli`` tries the fast path first (:mod:`ticketcli.fastpath`, which
+knows the same declarations from a generated table) and comes here only for
+what it leaves: help, completion, mistakes, unusual spellings. Invoking the
+Typer app itself (``app()``, a test runner) runs the whole program, fast path
+included, exactly as the command does.
+"""
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
+
+# Typer 0.28 vendors click as typer._click: its exceptions are the ones raised here.
+from typer._click import core as click_core
+from typer._click import exceptions as click_errors
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from . import __version__
-from .boundary import aborted, exit_code, exit_status, fail, finish, guard_streams, non_utf8
-from .context import open_context
-from .errors import ExitCode
+from .boundary import guarded, non_utf8
+from .commands import COMMANDS, GROUPS, function
+from .errors import ExitCode, TicketError, UsageError
 from .fastpath import hoist_global_options
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-class TicketGroup(TyperGroup):
-    """The root group: builds commands on demand, and turns every failure into one
-    ``Error: ...`` line on stderr and an exit code."""
+    from .context import Context
+
+SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+COMPLETE_VAR = "_TICKETCLI_COMPLETE"
+_BUILT: dict[str, Any] = {}  # command words -> click command, built once per process
+
+
+def _words(prefix: str) -> list[str]:
+    """The next word of every command and group under ``prefix``, in table order."""
+    found = [path[len(prefix):].split()[0] for path in (*COMMANDS, *GROUPS)
+             if path.startswith(prefix) and path != prefix.strip()]
+    return list(dict.fromkeys(found))
+
+
+class LazyGroup(TyperGroup):
+    """A group whose commands are built from the command table when first asked for."""
+
+    prefix = ""  # the command words of this group, each followed by a space
 
     def list_commands(self, ctx: Any) -> list[str]:
-        return list(dict.fromkeys([*LAZY_COMMANDS, *super().list_commands(ctx)]))
+        return _words(self.prefix)
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
-        command = super().get_command(ctx, cmd_name)
-        if command is None and cmd_name in LAZY_COMMANDS:
-            command = _build(cmd_name)
-            self.add_command(command, cmd_name)
-        return command
+        path = self.prefix + cmd_name
+        if path in COMMANDS or path in GROUPS:
+            return built(path)
+        return None
 
-    def main(self, args: Any = None, *rest: Any, **kwargs: Any) -> Any:
-        kwargs["standalone_mode"] = False
-        argv = hoist_global_options(list(sys.argv[1:] if args is None else args))
-        bad = non_utf8(argv)
-        if bad is not None:
-            sys.exit(fail(f"argument {bad!r} is not valid UTF-8 text", ExitCode.USAGE))
-        if os.environ.get("_TICKETCLI_COMPLETE"):
-            # A shell asking for completions (see completions/): load the machinery.
-            from typer._completion_classes import completion_init
 
-            completion_init()
-        code: int
-        try:
-            result = super().main(argv, *rest, **kwargs)
-            code = result if isinstance(result, int) else 0
-        except typer._click.exceptions.NoArgsIsHelpError as e:
-            # `ticketcli` or `ticketcli user` alone: show the help, it is what was wanted.
-            try:
-                sys.stdout.write(e.ctx.get_help() + "\n" if e.ctx else e.format_message() + "\n")
-                code = 0
-            except BaseException as error:
-                code = exit_code(error)
-        except typer._click.exceptions.UsageError as e:
-            hint = ""
-            if e.ctx is not None:
-                hint = f" (see '{e.ctx.command_path} --help')"
-            code = fail(e.format_message() + hint, ExitCode.USAGE)
-        except typer._click.exceptions.ClickException as e:
-            code = fail(e.format_message(), e.exit_code or ExitCode.ERROR)
-        except typer.Abort:
-            aborted()
-            code = 130
-        except SystemExit as e:  # a change over many tickets that failed for some of them
-            code = exit_status(e)
-        except BaseException as e:
-            code = exit_code(e)
-        sys.exit(finish(code))
+class TicketGroup(LazyGroup):
+    """The root group. Its ``main`` is the whole program, as ``ticketcli`` runs it."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, *rest: Any,
+             **extra: Any) -> Any:
+        from .__main__ import run
+
+        argv = list(sys.argv[1:] if args is None else args)
+        code = run(argv, context=extra.get("obj"))
+        if extra.get("standalone_mode", True):
+            sys.exit(code)
+        return code
 
 
 def _version(value: bool) -> None:
@@ -86,7 +91,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    context_settings=SETTINGS,
 )
 
 
@@ -120,54 +125,173 @@ def root(
     ] = False,
 ) -> None:
     """A help-desk ticket tool on one SQLite file."""
-    context = open_context(db=db, config=config, as_=as_, lang=lang)
-    ctx.obj = context
-    ctx.call_on_close(context.close)
+    ctx.obj.configure(db=db, config=config, as_=as_, lang=lang)
 
 
-# Commands are built only when invoked: turning a function's signature into a
-# click command costs a few milliseconds each, and a script calling `show` in a
-# loop should not pay for all of them. name -> (module in ticketcli.commands,
-# attribute: a command function or a sub-app), in the order help lists them.
-LAZY_COMMANDS: dict[str, tuple[str, str]] = {
-    "init": ("init", "init"),
-    "open": ("tickets", "open_"),
-    "list": ("tickets", "list_"),
-    "show": ("tickets", "show"),
-    "comment": ("tickets", "comment"),
-    "set-status": ("tickets", "set_status"),
-    "share": ("tickets", "share"),
-    "assign": ("tickets", "assign"),
-    "take": ("tickets", "take"),
-    "close-stale": ("stale", "close_stale_cmd"),
-    "user": ("people", "user_app"),
-    "org": ("people", "org_app"),
-    "workflow": ("workflow_cmd", "workflow_app"),
-    "config": ("config_cmd", "config_app"),
-    "doctor": ("doctor", "doctor"),
-    "notify": ("mail", "notify_app"),
-    "mail-in": ("mail", "mail_in"),
-    "import": ("transfer", "import_"),
-    "export": ("transfer", "export"),
-}
+# -- building commands from the table ----------------------------------------------------
 
 
-def _build(name: str) -> Any:
-    import importlib
+def built(path: str) -> Any:
+    """The click command (or group) for the command words ``path``, built once."""
+    if path not in _BUILT:
+        _BUILT[path] = _group(path) if path in GROUPS else command(path)
+    return _BUILT[path]
 
-    from typer.main import get_command
 
-    module_name, attr = LAZY_COMMANDS[name]
-    target = getattr(importlib.import_module(f"ticketcli.commands.{module_name}"), attr)
-    if isinstance(target, typer.Typer):
-        return get_command(target)
-    single = typer.Typer(context_settings=app.info.context_settings, add_completion=False,
-                         rich_markup_mode=None, pretty_exceptions_enable=False)
-    single.command(name)(target)
-    return get_command(single)
+def _group(path: str) -> Any:
+    group = LazyGroup(name=path.split()[-1], help=GROUPS[path], no_args_is_help=True,
+                      context_settings=SETTINGS, rich_markup_mode=None)
+    group.prefix = path + " "
+    return group
+
+
+def command(path: str) -> Any:
+    """Build the command ``path`` from its function's Typer declarations."""
+    from .commands.params import NAMESPACE
+
+    fn = function(path)
+    assert callable(fn)
+    module = sys.modules[fn.__module__]
+    for name, value in NAMESPACE.items():  # what its annotations name (see commands/)
+        module.__dict__.setdefault(name, value)
+    single = typer.Typer(context_settings=SETTINGS, add_completion=False, rich_markup_mode=None,
+                         pretty_exceptions_enable=False)
+    single.command(path.split()[-1])(_callback(fn))
+    return typer.main.get_command(single)
+
+
+def _callback(fn: Callable[..., int | None]) -> Callable[..., int]:
+    """``fn(context, **arguments)`` as a Typer callback, which gets click's context: the
+    run's context is its root's ``obj``. Arguments Typer gives as empty lists where the
+    function's default is None are given as None, so both ways in pass the same."""
+    from .context import Context
+
+    signature = inspect.signature(fn, eval_str=True)
+    params = list(signature.parameters.values())[1:]
+    empty_means_none = {p.name for p in params if p.default is None}
+    ctx_param = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                  annotation=typer.Context)
+
+    def callback(ctx: typer.Context, **arguments: Any) -> int:
+        for name in empty_means_none:
+            if arguments.get(name) in ((), []):
+                arguments[name] = None
+        c = ctx.find_root().obj
+        assert isinstance(c, Context)
+        return c.dispatch(fn, arguments)
+
+    callback.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[ctx_param, *params], return_annotation=int)
+    callback.__annotations__ = {p.name: p.annotation for p in [ctx_param, *params]}
+    callback.__name__ = fn.__name__
+    callback.__qualname__ = fn.__qualname__
+    callback.__doc__ = fn.__doc__
+    return callback
+
+
+def root_command() -> Any:
+    if "" not in _BUILT:
+        _BUILT[""] = typer.main.get_command(app)
+    return _BUILT[""]
+
+
+# -- running -------------------------------------------------------------------------------
+
+
+def run(c: Context, argv: list[str]) -> int:
+    """The command line through the Typer app (the fast path declined it)."""
+    return guarded(c, lambda: _through_click(c, hoist_global_options(argv)))
+
+
+def _through_click(c: Context, argv: list[str]) -> int:
+    bad = non_utf8(argv)
+    if bad is not None:
+        raise UsageError(f"argument {bad!r} is not valid UTF-8 text")
+    if os.environ.get(COMPLETE_VAR):
+        # A shell asking for completions (see completions/): load the machinery.
+        from typer._completion_classes import completion_init
+
+        completion_init()
+    group = root_command()
+    try:
+        result = TyperGroup.main(group, args=argv, prog_name="ticketcli",
+                                  complete_var=COMPLETE_VAR, standalone_mode=False, obj=c)
+    except click_errors.NoArgsIsHelpError as e:
+        # `ticketcli` or `ticketcli user` alone: show the help, it is what was wanted.
+        c.out(e.ctx.get_help() + "\n" if e.ctx else e.format_message() + "\n")
+        return ExitCode.OK
+    except click_errors.UsageError as e:
+        hint = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
+        raise UsageError(e.format_message() + hint) from None
+    except click_errors.ClickException as e:
+        raise TicketError(e.format_message(), e.exit_code or ExitCode.ERROR) from None
+    except typer.Abort:
+        raise KeyboardInterrupt from None
+    return result if isinstance(result, int) else ExitCode.OK
 
 
 def main() -> None:
-    """The whole app, without the fast path (``ticketcli.__main__.main`` tries that first)."""
-    guard_streams()
-    app(prog_name="ticketcli")
+    """The whole program through the Typer app alone, fast path off (for tests)."""
+    from .__main__ import run as run_program
+
+    sys.exit(run_program(sys.argv[1:], fast=False))
+
+
+# -- what the fast path knows (scripts/gen_fastpath.py writes it to commands/_table.py) ----
+
+
+def _kind(param: click_core.Parameter) -> str:
+    name = param.type.name if param.type is not None else "str"
+    if isinstance(param, TyperOption):
+        if param.is_flag:
+            return "version" if param.name == "version" else "flag"
+        if param.multiple:
+            return {"str": "multi", "int": "multi_int"}[name]
+    elif param.nargs == -1:
+        return {"str": "multi", "int": "multi_int"}[name]
+    kinds = {"str": "str", "int": "int", "float": "float"}
+    if name not in kinds:
+        raise TypeError(f"the fast path does not know parameters of type {name!r} "
+                        f"({param.name}); teach ticketcli/fastpath.py and regenerate")
+    return kinds[name]
+
+
+def _options(command: click_core.Command) -> dict[str, tuple[str, str]]:
+    found: dict[str, tuple[str, str]] = {}
+    for param in command.params:
+        if not isinstance(param, TyperOption) or param.name in ("help",):
+            continue
+        assert param.name is not None
+        kind = _kind(param)
+        for opt in param.opts:
+            found[opt] = (param.name, kind)
+        for opt in param.secondary_opts:
+            found[opt] = (param.name, "off")
+    return found
+
+
+def fastpath_table() -> dict[str, Any]:
+    """What the fast path needs of every command's declarations, derived from them."""
+    root_cmd = root_command()
+    globals_ = _options(root_cmd)
+    env = {p.name: p.envvar for p in root_cmd.params
+           if isinstance(p, TyperOption) and isinstance(p.envvar, str)}
+    commands: dict[str, Any] = {}
+    used: set[str] = set()
+    for path in COMMANDS:
+        cmd = built(path)
+        options = _options(cmd)
+        used |= set(options)
+        arguments = [(p.name, _kind(p).replace("multi_int", "int").replace("multi", "str"),
+                      p.nargs, bool(p.required))
+                     for p in cmd.params if isinstance(p, TyperArgument)]
+        required = tuple(p.name for p in cmd.params
+                         if isinstance(p, TyperOption) and p.required and p.name)
+        if any(nargs == -1 for _, _, nargs, _ in arguments[:-1]):
+            raise TypeError(f"{path}: the fast path gives a variadic argument only the last "
+                            "words; teach ticketcli/fastpath.py and regenerate")
+        commands[path] = (COMMANDS[path], options, tuple(arguments), required)
+    movable = tuple(o for o, (_, kind) in globals_.items()
+                    if kind not in ("flag", "off", "version") and o not in used)
+    return {"GLOBAL": globals_, "ENV": env, "MOVABLE": movable, "GROUPS": tuple(GROUPS),
+            "COMMANDS": commands}

@@ -1,4 +1,5 @@
-"""Paths and the user configuration file (TOML).
+"""Paths and the user configuration file (TOML): every key the program reads, and
+the one check of each key's value, for the loader and ``config set`` alike.
 
 Read with the standard library's tomllib; this module never imports anything
 heavy because every command pays for it at start-up.
@@ -8,11 +9,13 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, NotFound, UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 APP = "ticketcli"
 DB_NAME = "tickets.db"
@@ -43,58 +46,34 @@ KEYS: dict[str, tuple[type, str]] = {
     "smtp.reply_to": (str, "Reply-To address of notifications"),
 }
 MAX_INT = 2**63 - 1  # TOML integers are 64-bit
+SMTP_KEYS = frozenset(key.partition(".")[2] for key in KEYS if key.startswith("smtp."))
+SMTP_TEXT = SMTP_KEYS - {"port", "timeout", "max_attempts"}
+SECURITY = ("none", "starttls", "ssl")
 
 
-def _xdg(env: Mapping[str, str], var: str, fallback: str) -> Path:
+def _xdg(env: Mapping[str, str], var: str, fallback: str) -> str:
     value = env.get(var, "")
     if value and os.path.isabs(value):
-        return Path(value)
-    return Path(env.get("HOME") or os.path.expanduser("~")) / fallback
+        return value
+    return os.path.join(env.get("HOME") or os.path.expanduser("~"), fallback)
 
 
-def data_dir(env: Mapping[str, str]) -> Path:
-    return _xdg(env, "XDG_DATA_HOME", ".local/share") / APP
+def data_dir(env: Mapping[str, str]) -> str:
+    return os.path.join(_xdg(env, "XDG_DATA_HOME", ".local/share"), APP)
 
 
-def default_db_path(env: Mapping[str, str]) -> Path:
-    return data_dir(env) / DB_NAME
+def default_db_path(env: Mapping[str, str]) -> str:
+    return os.path.join(data_dir(env), DB_NAME)
 
 
-def default_config_path(env: Mapping[str, str]) -> Path:
-    return _xdg(env, "XDG_CONFIG_HOME", ".config") / APP / CONFIG_NAME
+def default_config_path(env: Mapping[str, str]) -> str:
+    return os.path.join(_xdg(env, "XDG_CONFIG_HOME", ".config"), APP, CONFIG_NAME)
 
 
-MAX_TEXT_FILE = 1024 * 1024  # config and workflow files are small
-
-
-def read_small_file(path: Path, what: str, error: type[Exception] = ConfigError,
-                    limit: int = MAX_TEXT_FILE, *, truncate: bool = False) -> bytes:
-    """A regular file's bytes, read at most ``limit``; FileNotFoundError passes through.
-
-    Anything else (a directory, a FIFO that would block, a device that never
-    ends) is refused with ``error``; so is a file over ``limit`` bytes, unless
-    ``truncate``, which returns its first ``limit + 1`` bytes for the caller to
-    judge (so it can name its own limit).
-    """
-    import stat
-
-    st = os.stat(path)  # FileNotFoundError for the caller
-    if stat.S_ISDIR(st.st_mode):
-        raise error(f"{what} {path} is a directory")
-    if not stat.S_ISREG(st.st_mode):
-        raise error(f"{what} {path} is not a regular file")
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(limit + 1)
-    except OSError as e:
-        raise error(f"cannot read {what} {path}: {e.strerror}") from None
-    if len(data) > limit and not truncate:
-        raise error(f"{what} {path} is larger than {limit // 1024} KiB")
-    return data
-
-
-def load_config(path: Path, *, explicit: bool) -> dict[str, Any]:
+def load_config(path: str, *, explicit: bool) -> dict[str, Any]:
     """The user config as a dict; ``{}`` when the default file does not exist."""
+    from .files import read_small_file
+
     try:
         raw = read_small_file(path, "config file")
     except FileNotFoundError:
@@ -115,7 +94,7 @@ def load_config(path: Path, *, explicit: bool) -> dict[str, Any]:
     return data
 
 
-def validate(data: Mapping[str, Any], path: Path) -> None:
+def validate(data: Mapping[str, Any], path: str) -> None:
     """Check the top-level keys this version reads; others are left alone.
 
     The ``[smtp]`` table is checked when mail is sent (ticketcli.mail.settings), so a
@@ -138,8 +117,6 @@ def value_problem(key: str, value: Any) -> str | None:
     or None: the one check behind the config loader and ``config set``."""
     table, _, name = key.rpartition(".")
     if table == "smtp":
-        from .mail.settings import value_problem as smtp_problem
-
         return smtp_problem(key, name, value)
     kind = KEYS[key][0]
     number = (isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -154,8 +131,7 @@ def value_problem(key: str, value: Any) -> str | None:
         if value not in ("en", "it"):
             return f"language must be 'en' or 'it', not {_shown(value)}"
     elif key == "user":
-        from .desk.people import check_email
-        from .errors import UsageError
+        from .text import check_email
 
         try:
             check_email(value if isinstance(value, str) else "")
@@ -172,8 +148,6 @@ def value_problem(key: str, value: Any) -> str | None:
 def check_key(key: str) -> None:
     """NotFound (exit 3) unless ``key`` is one the program reads."""
     if key not in KEYS:
-        from .errors import NotFound
-
         raise NotFound(f"{key!r} is not a config key; known keys: {', '.join(KEYS)}")
 
 
@@ -190,14 +164,23 @@ def language(config: Mapping[str, Any], env: Mapping[str, str], explicit: str | 
     return "en"
 
 
-def login_actor(env: Mapping[str, str]) -> str:
-    """The person behind the login name, as an address on the local host."""
-    import getpass
-
+def login_name(env: Mapping[str, str] | None = None) -> str:
+    """The login name: LOGNAME, USER, LNAME or USERNAME, then the password database."""
+    env = os.environ if env is None else env
+    for var in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        if env.get(var):
+            return env[var]
     try:
-        name = getpass.getuser()
-    except (KeyError, OSError):
-        name = env.get("USER") or "user"
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError, OSError):
+        return "user"
+
+
+def login_actor(env: Mapping[str, str] | None = None) -> str:
+    """The person behind the login name, as an address on the local host."""
+    name = login_name(env)
     return name if "@" in name else f"{name}@localhost"
 
 
@@ -221,7 +204,7 @@ def get_value(data: Mapping[str, Any], key: str) -> Any:
     """The value of ``key`` (``table.name`` for a key in a table); KeyError if not set."""
     table, name = _split_key(key)
     scope: Any = data.get(table, {}) if table else data
-    if not isinstance(scope, Mapping) or name not in scope:
+    if not isinstance(scope, dict) or name not in scope:
         raise KeyError(key)
     return scope[name]
 
@@ -229,8 +212,6 @@ def get_value(data: Mapping[str, Any], key: str) -> Any:
 def parse_value(key: str, raw: str) -> Any:
     """The value to store for the known ``key`` from command-line text; UsageError
     (a bad argument, exit 2) for one the config loader would refuse."""
-    from .errors import UsageError
-
     kind = KEYS[key][0]
     value: Any = raw
     try:
@@ -300,11 +281,11 @@ def edited(text: str, key: str, value: Any | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def update(path: Path, key: str, value: Any | None) -> None:
+def update(path: str, key: str, value: Any | None) -> None:
     """Set or (with None) remove ``key`` in the config file at ``path``."""
     import tomllib
 
-    from .files import write_atomically
+    from .files import read_small_file, write_atomically
 
     load_config(path, explicit=False)  # refuse to edit a file that is already broken
     try:
@@ -321,3 +302,40 @@ def update(path: Path, key: str, value: Any | None) -> None:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"could not edit {key} in {path} safely: {e}") from None
     write_atomically(path, new_text, parents=True)  # its directory may not exist yet
+
+
+def smtp_problem(label: str, key: str, value: Any) -> str | None:
+    """What is wrong with ``value`` for the ``[smtp]`` key ``key``, as a sentence that
+    starts with ``label`` (how the caller names the key), or None. Checks one key at a
+    time; :func:`ticketcli.mail.settings.load` checks how the keys go together."""
+    if key in SMTP_TEXT:
+        if not isinstance(value, str) or not value.strip():
+            return f"{label} must be a non-empty string"
+        if key in ("from", "reply_to"):
+            from .text import address_of
+
+            if any(ch in value for ch in "\r\n"):
+                return f"{label} must be one line"
+            try:
+                address_of(value.strip())
+            except UsageError:
+                return f"{label} {value.strip()!r} is not an email address"
+        elif key == "security" and value.strip() not in SECURITY:
+            return f"{label} must be one of {', '.join(SECURITY)}, not {value.strip()!r}"
+        elif key == "sendmail":
+            import shlex
+
+            try:
+                shlex.split(value)
+            except ValueError as e:
+                return f"{label} is not a valid command: {e}"
+        return None
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    if key == "port" and not (whole and 0 < value < 65536):
+        return f"{label} must be a number from 1 to 65535, not {value!r}"
+    if key == "max_attempts" and not (whole and 1 <= value <= MAX_INT):
+        return f"{label} must be a whole number of 1 or more, not {value!r}"
+    if key == "timeout" and (isinstance(value, bool) or not isinstance(value, (int, float))
+                             or not math.isfinite(value) or value <= 0):
+        return f"{label} must be a number of seconds above 0, not {value!r}"
+    return None

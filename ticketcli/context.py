@@ -1,29 +1,29 @@
 """The context built once per run and passed to every command.
 
 It carries the environment, the streams, whether stdout is a terminal, the
-clock, the user config, and opens the store and resolves the actor lazily so a
-command that needs neither pays for neither.
+clock, the global options, the user config and the subscribers that hear of
+every change; it opens the store and resolves the actor lazily, so a command
+that needs neither pays for neither. Tests build one with fake streams, env and
+clock and run the program with it (``ticketcli.__main__.run``).
 """
 
 from __future__ import annotations
 
-import math
 import os
 import sys
-from collections.abc import Callable, Mapping
-from datetime import datetime
-from pathlib import Path
-from typing import IO, Any
 
 from . import config as cfg
 from .clock import iso, utcnow
-from .desk.tickets import DEFAULT_LIMITS, Limits
 from .errors import ConfigError, UsageError
-from .store import DEFAULT_BUSY_TIMEOUT, ChangeSet, Store, User
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from .store import Subscriber
+    from collections.abc import Callable, Mapping
+    from datetime import datetime
+    from typing import IO, Any
+
+    from .desk.checks import Limits
+    from .store import ChangeSet, Store, Subscriber, User
 
 
 def _outbox(store: Store, changes: ChangeSet) -> None:
@@ -34,44 +34,76 @@ def _outbox(store: Store, changes: ChangeSet) -> None:
 
 
 class Context:
-    """Built once per run from the global options (see :func:`open_context`)."""
+    """One run's environment; the global options come in through :meth:`configure`."""
 
     def __init__(
         self,
         *,
         env: Mapping[str, str] | None = None,
-        db_option: str | None = None,
-        config_option: str | None = None,
-        as_option: str | None = None,
-        lang_option: str | None = None,
         stdout: IO[str] | None = None,
         stderr: IO[str] | None = None,
         stdin: IO[str] | None = None,
         is_tty: bool = False,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        self.env: Mapping[str, str] = dict(os.environ) if env is None else env
-        self.db_option = db_option
-        self.config_option = config_option
-        self.as_option = as_option
-        self.lang_option = lang_option
+        self.env: Mapping[str, str] = os.environ if env is None else env
+        self.db_option: str | None = None
+        self.config_option: str | None = None
+        self.as_option: str | None = None
+        self.lang_option: str | None = None
         self.stdout: IO[str] = sys.stdout if stdout is None else stdout
         self.stderr: IO[str] = sys.stderr if stderr is None else stderr
         self.stdin: IO[str] = sys.stdin if stdin is None else stdin
         self.is_tty = is_tty
-        self.clock: Callable[[], datetime] = clock or utcnow  # looked up per run
+        self.clock: Callable[[], datetime] = clock or utcnow
+        # How the boundary reports exit codes: None for ticketcli's own, or a mapping
+        # onto another set (mail-in speaks sysexits.h to mail servers).
+        self.exit_codes: Mapping[int, int] | None = None
+        # Told each transaction's change set at commit (inside it): the mail outbox.
+        self.subscribers: list[Subscriber] = [_outbox]
         self._config: dict[str, Any] | None = None
         self._store: Store | None = None
         self._actor: User | None = None
-        # Told each transaction's change set at commit (inside it): the mail outbox.
-        self.subscribers: list[Subscriber] = [_outbox]
+
+    @classmethod
+    def for_process(cls) -> Context:
+        """The context of this process: its environment, streams and terminal."""
+        try:
+            tty = sys.stdout.isatty()
+        except (AttributeError, ValueError, OSError):
+            tty = False
+        return cls(stdout=sys.stdout, stderr=sys.stderr, stdin=sys.stdin, is_tty=tty)
+
+    def configure(self, *, db: str | None, config: str | None, as_: str | None,
+                  lang: str | None) -> None:
+        """Take the global options (both ways in call this once, before the command).
+
+        An option given an empty value is a usage error rather than its default: a
+        script's ``--db "$DB"`` with DB unset must not reach the per-user database.
+        (An empty TICKETCLI_* variable means unset, as usual; neither way passes one.)
+        """
+        if lang is not None and lang not in ("en", "it"):
+            raise UsageError(f"--lang must be en or it, not {lang!r}")
+        for option, value, what in (("--db", db, "a database path"),
+                                    ("--config", config, "a config file path"),
+                                    ("--as", as_, "an email address")):
+            if value == "":
+                raise UsageError(f"{option} needs {what}, not an empty string")
+        self.db_option, self.config_option, self.as_option = db, config, as_
+        self.lang_option = lang
+
+    def dispatch(self, function: Callable[..., int | None],
+                 arguments: dict[str, Any]) -> int:
+        """Run a command's body with its arguments; its exit code (None is 0). Both ways
+        in run every command through here."""
+        return function(self, **arguments) or 0
 
     # -- configuration ----------------------------------------------------------
 
     @property
-    def config_path(self) -> Path:
+    def config_path(self) -> str:
         if self.config_option:
-            return Path(self.config_option).expanduser()
+            return os.path.expanduser(self.config_option)
         return cfg.default_config_path(self.env)
 
     @property
@@ -85,11 +117,11 @@ class Context:
         return cfg.language(self.config, self.env, self.lang_option)
 
     @property
-    def db_path(self) -> Path:
+    def db_path(self) -> str:
         if self.db_option:
-            return Path(self.db_option).expanduser()
+            return os.path.expanduser(self.db_option)
         if self.config.get("db"):
-            return Path(str(self.config["db"])).expanduser()
+            return os.path.expanduser(str(self.config["db"]))
         return cfg.default_db_path(self.env)
 
     @property
@@ -98,11 +130,13 @@ class Context:
 
         A value that is not a number of seconds is bad configuration (exit 78).
         """
+        from .store.connection import DEFAULT_BUSY_TIMEOUT
+
         raw = self.env.get("TICKETCLI_BUSY_TIMEOUT")
         if raw:
             try:
                 value = float(raw)
-                if not math.isfinite(value):
+                if value != value or value in (float("inf"), float("-inf")):
                     raise ValueError(raw)
             except ValueError:
                 raise ConfigError(
@@ -115,6 +149,8 @@ class Context:
 
     @property
     def limits(self) -> Limits:
+        from .desk.checks import DEFAULT_LIMITS, Limits
+
         c = self.config
         d = DEFAULT_LIMITS
         return Limits(
@@ -129,10 +165,12 @@ class Context:
     def open_store(self) -> Store:
         """The store, created on first use; without a workflow it is given none."""
         if self._store is None:
+            from .store import Store
+
             path = self.db_path
             busy_timeout = self.busy_timeout  # settings first: a bad one creates nothing
             if not self.db_option and not self.config.get("db"):
-                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
             self._store = Store.open(path, busy_timeout=busy_timeout)
             self._store.subscribers.extend(self.subscribers)
         return self._store
@@ -190,30 +228,3 @@ class Context:
         """A message for people: stderr, never mixed with data."""
         self.stderr.write(message + "\n")
         self.stderr.flush()
-
-
-def open_context(*, db: str | None, config: str | None, as_: str | None,
-                 lang: str | None) -> Context:
-    """The context for one run from the global options (both ways in use this).
-
-    An option given an empty value is a usage error rather than its default: a
-    script's ``--db "$DB"`` with DB unset must not reach the per-user database.
-    (An empty TICKETCLI_* variable means unset, as usual; neither way passes one.)
-    """
-    if lang is not None and lang not in ("en", "it"):
-        raise UsageError(f"--lang must be en or it, not {lang!r}")
-    for option, value, what in (("--db", db, "a database path"),
-                                ("--config", config, "a config file path"),
-                                ("--as", as_, "an email address")):
-        if value == "":
-            raise UsageError(f"{option} needs {what}, not an empty string")
-    return Context(
-        db_option=db,
-        config_option=config,
-        as_option=as_,
-        lang_option=lang,
-        stdout=sys.stdout,
-        stderr=sys.stderr,
-        stdin=sys.stdin,
-        is_tty=sys.stdout.isatty(),
-    )

@@ -49,6 +49,7 @@ SYSEXITS = {
     ExitCode.CONFLICT: Sysexit.DATAERR,
     ExitCode.BUSY: Sysexit.TEMPFAIL,
     ExitCode.CONFIG: Sysexit.CONFIG,
+    ExitCode.INTERRUPTED: Sysexit.TEMPFAIL,
 }
 
 

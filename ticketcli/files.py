@@ -1,20 +1,70 @@
-"""Replacing a file the user named (``export --output``, ``workflow export FILE``, the
-config file): all at once or not at all, and never anything but a regular file."""
+"""Files the user names: reading them safely, and replacing them all at once.
+
+Reading (``--body-file``, ``--attach``, config and workflow files, import
+files): a regular file only, never more than a limit (a device such as
+``/dev/zero`` is refused rather than read forever), and failures as one clear
+error. Writing (``export --output``, ``workflow export FILE``, the config
+file): a new version is put in place at once or not at all, and never over
+anything but a regular file. Paths are plain strings: ``pathlib`` costs more to
+import than a ``show`` spends on its query.
+"""
 
 from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable
-from pathlib import Path
-from typing import IO, TypeVar
+from contextlib import contextmanager
 
-from .errors import TicketError, UsageError
+from .errors import ConfigError, TicketError, UsageError
 
-T = TypeVar("T")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import IO, TypeVar
+
+    T = TypeVar("T")
+
+MAX_TEXT_FILE = 1024 * 1024  # config and workflow files are small
 
 
-def replace_file(path: Path, fill: Callable[[IO[str]], T], *, parents: bool = False) -> T:
+def read_small_file(path: str, what: str, error: type[TicketError] = ConfigError,
+                    limit: int = MAX_TEXT_FILE, *, truncate: bool = False) -> bytes:
+    """A regular file's bytes, read at most ``limit``; FileNotFoundError passes through.
+
+    Anything else (a directory, a FIFO that would block, a device that never
+    ends) is refused with ``error``; so is a file over ``limit`` bytes, unless
+    ``truncate``, which returns its first ``limit + 1`` bytes for the caller to
+    judge (so it can name its own limit).
+    """
+    st = os.stat(path)  # FileNotFoundError for the caller
+    if stat.S_ISDIR(st.st_mode):
+        raise error(f"{what} {path} is a directory")
+    if not stat.S_ISREG(st.st_mode):
+        raise error(f"{what} {path} is not a regular file")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError as e:
+        raise error(f"cannot read {what} {path}: {e.strerror}") from None
+    if len(data) > limit and not truncate:
+        raise error(f"{what} {path} is larger than {limit // 1024} KiB")
+    return data
+
+
+@contextmanager
+def reading(path: str, what: str) -> Iterator[None]:
+    """Failures to read the file a user named, as usage errors saying which and why."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise UsageError(f"{what} {path} does not exist") from None
+    except PermissionError:
+        raise UsageError(f"{what} {path} is not readable: permission denied") from None
+    except OSError as e:
+        raise UsageError(f"cannot read {what} {path}: {e.strerror}") from None
+
+
+def replace_file(path: str, fill: Callable[[IO[str]], T], *, parents: bool = False) -> T:
     """Write a new version of the file at ``path`` with ``fill`` and put it in place at once;
     return what ``fill`` returns.
 
@@ -27,13 +77,15 @@ def replace_file(path: Path, fill: Callable[[IO[str]], T], *, parents: bool = Fa
     """
     import tempfile
 
-    if not str(path) or path.name in ("", ".", ".."):
-        raise UsageError(f"{str(path)!r} is not a file name")
-    if path.is_symlink():
-        try:
-            path = path.resolve()
-        except (OSError, RuntimeError):  # RuntimeError: a loop, before Python 3.13
-            raise UsageError(f"{path} is a loop of symbolic links") from None
+    path = os.fspath(path)
+    name = os.path.basename(path)
+    if not path or name in ("", ".", ".."):
+        raise UsageError(f"{path!r} is not a file name")
+    if os.path.islink(path):
+        resolved = os.path.realpath(path)
+        if os.path.islink(resolved):  # realpath stops inside a loop of links
+            raise UsageError(f"{path} is a loop of symbolic links")
+        path, name = resolved, os.path.basename(resolved)
     try:
         mode: int | None = os.stat(path).st_mode
     except FileNotFoundError:
@@ -44,16 +96,16 @@ def replace_file(path: Path, fill: Callable[[IO[str]], T], *, parents: bool = Fa
         raise UsageError(f"{path} is a directory")
     if mode is not None and not stat.S_ISREG(mode):
         raise UsageError(f"{path} is not a regular file; refusing to replace it")
-    parent = path.parent
-    if mode is None and not parent.is_dir():
-        if parent.exists():
+    parent = os.path.dirname(path) or "."
+    if mode is None and not os.path.isdir(parent):
+        if os.path.exists(parent):
             raise TicketError(f"cannot write {path}: {parent} is not a directory")
         if not parents:
             raise TicketError(f"cannot write {path}: the directory {parent} does not exist")
     try:
         if parents:
-            parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
+            os.makedirs(parent, mode=0o700, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{name}.", suffix=".tmp")
     except OSError as e:
         raise TicketError(f"cannot write {path}: {e.strerror}") from None
     try:
@@ -74,12 +126,12 @@ def replace_file(path: Path, fill: Callable[[IO[str]], T], *, parents: bool = Fa
     return result
 
 
-def write_atomically(path: Path, text: str, *, parents: bool = False) -> None:
+def write_atomically(path: str, text: str, *, parents: bool = False) -> None:
     """Replace the regular file at ``path`` with ``text`` (see :func:`replace_file`)."""
     replace_file(path, lambda fh: fh.write(text), parents=parents)
 
 
-def _sync_directory(directory: Path) -> None:
+def _sync_directory(directory: str) -> None:
     """Make the rename itself durable; a filesystem that cannot is no reason to fail."""
     try:
         fd = os.open(directory, os.O_RDONLY)

@@ -1,42 +1,89 @@
-"""Thin command modules: parse, check flag combinations, call one function, render.
+"""The commands: one module per command group, and the one table that names them all.
 
-Each module holds command functions (or a sub-app) that cli.py builds when
-invoked (LAZY_COMMANDS); helpers shared by them live here.
+:data:`COMMANDS` declares every command once, as git's ``commands[]`` does:
+its words, the module and the function that is its body. Every other view of
+the commands is derived from it: the Typer app (:mod:`ticketcli.cli`) builds a
+command from the function's declarations when it is invoked, and the fast path
+(:mod:`ticketcli.fastpath`) reads what it needs of those declarations from
+:mod:`._table`, generated from the Typer app by ``scripts/gen_fastpath.py``.
+
+A command function takes the context first, then its parameters declared the
+Typer way (``Annotated[str | None, typer.Option("--name", ...)]``), and returns
+its exit code (None is 0). Its help is its docstring, with an ``Examples:``
+block. The annotations are strings that only the Typer app evaluates: a command
+module imports neither Typer nor ``typing`` when it runs, which is what lets the
+fast path run it without paying for them. The names those annotations use
+(``typer``, ``Annotated``, the shared options of :mod:`.params`, the
+completions of :mod:`.complete`) are imported under ``TYPE_CHECKING`` for mypy
+and supplied by :func:`ticketcli.cli.command` when it builds the command.
+
+Every module here is thin: parse what Typer did not, call one use case of
+:mod:`ticketcli.desk`, render with :mod:`ticketcli.output`.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+# Command words -> (module of ticketcli.commands, function): the order of `--help`.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("init", "init"),
+    "open": ("tickets", "open_"),
+    "list": ("tickets", "list_"),
+    "show": ("tickets", "show"),
+    "comment": ("replies", "comment"),
+    "set-status": ("replies", "set_status"),
+    "share": ("tickets", "share"),
+    "assign": ("tickets", "assign"),
+    "take": ("tickets", "take"),
+    "close-stale": ("stale", "close_stale"),
+    "user add": ("people", "user_add"),
+    "user list": ("people", "user_list"),
+    "org add": ("people", "org_add"),
+    "org list": ("people", "org_list"),
+    "workflow show": ("workflow", "workflow_show"),
+    "workflow export": ("workflow", "workflow_export"),
+    "workflow validate": ("workflow", "workflow_validate"),
+    "workflow import": ("workflow", "workflow_import"),
+    "config path": ("config", "config_path"),
+    "config list": ("config", "config_list"),
+    "config get": ("config", "config_get"),
+    "config set": ("config", "config_set"),
+    "config unset": ("config", "config_unset"),
+    "doctor": ("doctor", "doctor"),
+    "notify send": ("notify", "send"),
+    "notify list": ("notify", "list_"),
+    "notify retry": ("notify", "retry"),
+    "notify lang": ("notify", "lang_"),
+    "notify template show": ("notify", "template_show"),
+    "notify template set": ("notify", "template_set"),
+    "notify template reset": ("notify", "template_reset"),
+    "mail-in": ("mail", "mail_in"),
+    "import": ("transfer", "import_"),
+    "export": ("transfer", "export"),
+}
 
-import typer
+# Command groups -> their help.
+GROUPS: dict[str, str] = {
+    "user": "People: add and list users (admins only).",
+    "org": "Organizations and their project managers.",
+    "workflow": "The workflow every user and cron job follows: show, export, validate, import.",
+    "config": "Read and edit the user config (TOML).",
+    "notify": "Email notifications: deliver the outbox (from cron), list it, manage templates.",
+    "notify template": (
+        "Message templates: show, override (admins) and reset them.\n\n"
+        "\b\nExamples:\n  ticketcli notify template show reply --lang it > reply.txt\n"
+        "  ticketcli notify template set reply --lang it --file reply.txt\n"
+        "  ticketcli notify template reset reply --lang it"
+    ),
+}
 
-from .. import completion
-from ..context import Context
-from ..output import check_format
-
-__all__ = ["check_format"]  # shared by the command modules
-
-FormatOption = Annotated[
-    str | None,
-    typer.Option("--format", "-f", metavar="FORMAT", autocompletion=completion.formats,
-                 help="table, json, jsonl, csv, tsv or ids (default: table on a terminal, "
-                      "tab-separated rows without a header otherwise)."),
-]
-
-
-def sub_app(help: str) -> typer.Typer:
-    """A command group (user, org, workflow, config, ...) styled like the root app."""
-    return typer.Typer(
-        help=help,
-        no_args_is_help=True,
-        add_completion=False,
-        rich_markup_mode=None,
-        pretty_exceptions_enable=False,
-        context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-    )
+# What a command's last words may say to the boundary: mail-in answers mail servers
+# in the codes of sysexits.h (see ticketcli.errors.SYSEXITS).
+SYSEXITS_COMMANDS = frozenset({"mail-in"})
 
 
-def context(ctx: typer.Context) -> Context:
-    obj = ctx.find_root().obj
-    assert isinstance(obj, Context)
-    return obj
+def function(path: str) -> object:
+    """The body of the command ``path`` (its module imported now)."""
+    import importlib
+
+    module, name = COMMANDS[path]
+    return getattr(importlib.import_module(f"ticketcli.commands.{module}"), name)

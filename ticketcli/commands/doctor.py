@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import typer
-
 from ..errors import TicketError
-from ..output import render_rows
-from . import FormatOption, check_format, context
+from ..output import check_format, render_rows
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
 
 
-def doctor(ctx: typer.Context, fmt: FormatOption = None) -> None:
+    from ..context import Context
+    from .params import FormatOption
+
+
+def doctor(c: Context, fmt: FormatOption = None) -> None:
     """Check the database: integrity, schema, SQLite version, journal, filesystem, permissions.
 
     Exits 0 when all is well (warnings included), 1 when a check fails.
@@ -22,10 +26,11 @@ def doctor(ctx: typer.Context, fmt: FormatOption = None) -> None:
     from ..desk.doctor import run_checks
     from ..store import Store
 
-    c = context(ctx)
     check_format(fmt)
     path = c.db_path
-    if not path.exists():
+    import os
+
+    if not os.path.exists(path):
         raise TicketError(f"no database at {path}; run 'ticketcli init' to create one")
     store = Store.open(path, busy_timeout=c.busy_timeout)
     try:

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import typer
-
-from ..completion import presets
 from ..desk.people import require_admin, resolve_actor
 from ..errors import TicketError
 from ..workflow import PRESETS, load_preset, parse_duration
-from . import context
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Annotated
+
+    import typer
+
+    from ..context import Context
+    from . import complete
 
 
 def init(
-    ctx: typer.Context,
+    c: Context,
     preset: Annotated[
         str, typer.Option("--preset", "-p", metavar="NAME",
                           help="Workflow preset: " + ", ".join(PRESETS) + ".",
-                          autocompletion=presets)
+                          autocompletion=complete.presets)
     ] = "standard",
     stale_after: Annotated[
         str | None,
@@ -38,7 +41,6 @@ def init(
       ticketcli --db /srv/helpdesk.db init --preset service-desk
       ticketcli init --preset care --stale-after 21d
     """
-    c = context(ctx)
     wf = load_preset(preset)
     if stale_after is not None:
         try:

@@ -1,332 +1,17 @@
-"""Email: notify send/list/retry/lang/template, and mail-in."""
+"""mail-in: one message on stdin becomes a reply or a new ticket."""
 
 from __future__ import annotations
 
-import os
-import sqlite3
-import sys
-from typing import Annotated
+from ..errors import SYSEXITS, MailInError, Sysexit
 
-import typer
-
-from ..errors import PermissionDenied, TicketError, UsageError
-from . import FormatOption, check_format, context, sub_app
-
-notify_app = sub_app(
-    "Email notifications: deliver the outbox (from cron), list it, manage templates."
-)
-template_app = sub_app(
-    "Message templates: show, override (admins) and reset them.\n\n"
-    "\b\nExamples:\n  ticketcli notify template show reply --lang it > reply.txt\n"
-    "  ticketcli notify template set reply --lang it --file reply.txt\n"
-    "  ticketcli notify template reset reply --lang it"
-)
-notify_app.add_typer(template_app, name="template")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..context import Context
 
 MAX_MESSAGE = 50 * 1024 * 1024  # bytes of one message accepted by mail-in
-LIST_COLUMNS = ["id", "ticket", "recipient", "kind", "state", "attempts", "created_at",
-                "subject"]
 
 
-@notify_app.command("send")
-def send(
-    ctx: typer.Context,
-    limit: Annotated[
-        int | None, typer.Option("--limit", metavar="N",
-                                 help="Try at most N messages (0: no limit).")
-    ] = None,
-    now: Annotated[
-        str | None, typer.Option("--now", metavar="ISO-8601",
-                                 help="Take this as the current time (default: now).")
-    ] = None,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", help="Print only the messages that were refused.")
-    ] = False,
-) -> None:
-    """Deliver pending notifications by SMTP or sendmail ([smtp] in the config).
-
-    Safe to run from cron every minute, even several at once: each message is
-    claimed by one run and sent once. A refused message is retried later with
-    a growing delay and marked failed after [smtp] max_attempts. Exit 75 when
-    the server cannot be reached (the messages stay queued), 78 when [smtp] is
-    missing or wrong.
-
-    \b
-    Examples:
-      ticketcli notify send
-      ticketcli notify send --quiet --limit 200
-      * * * * * ticketcli --db /srv/helpdesk.db notify send --quiet
-    """
-    from ..clock import parse
-    from ..mail.sender import send_pending
-    from ..mail.settings import load
-
-    c = context(ctx)
-    if limit is not None and limit < 0:
-        raise UsageError("--limit must be 0 or more")
-    if limit == 0:
-        limit = None  # as in list: 0 is no limit
-    settings = load(c.config, c.env, str(c.config_path))
-    fixed = parse(now) if now is not None else None
-    store = c.store()
-    report = send_pending(store, settings, (lambda: fixed) if fixed else c.clock, limit=limit)
-    for outbox_id, error in report.errors.items():
-        state = "failed" if outbox_id in report.failed else "will be retried"
-        c.say(f"message {outbox_id} {state}: {error}")
-    if not quiet:
-        c.say(f"notify send: {len(report.sent)} sent, {len(report.retrying)} to retry, "
-              f"{len(report.failed)} failed (via {settings.where}).")
-
-
-@notify_app.command("list")
-def list_(
-    ctx: typer.Context,
-    state: Annotated[
-        list[str] | None,
-        typer.Option("--state", "-s", metavar="STATE",
-                     help="pending, sending, sent or failed (repeatable)."),
-    ] = None,
-    ticket: Annotated[
-        int | None, typer.Option("--ticket", "-t", metavar="ID", help="Only this ticket.")
-    ] = None,
-    limit: Annotated[
-        int, typer.Option("--limit", "-n", metavar="N", help="At most N messages (0: all).")
-    ] = 100,
-    fmt: FormatOption = None,
-) -> None:
-    """Show the outbox, newest first, with each message's state (staff only).
-
-    \b
-    Examples:
-      ticketcli notify list
-      ticketcli notify list --state failed --format json
-      ticketcli notify list --ticket 42
-    """
-    from ..store.outbox import STATES
-
-    c = context(ctx)
-    check_format(fmt)
-    for s in state or []:
-        if s not in STATES:
-            raise UsageError(f"unknown state {s!r}; choose one of: {', '.join(STATES)}")
-    if limit < 0:
-        raise UsageError("--limit must be 0 or more")
-    store = c.store()
-    _staff(c.actor().staff, "see the outbox")
-    from ..mail.outbox import rendered
-    from ..output import render_rows
-
-    ms = store.mail
-    rows = rendered(store, ms.messages(states=state or [], ticket_id=ticket,
-                                           limit=limit or None))
-    records = [
-        {
-            "id": m.id, "ticket": m.ticket_id, "recipient": m.address, "kind": m.kind,
-            "lang": m.lang, "state": m.state, "attempts": m.attempts,
-            "next_attempt_at": m.next_attempt_at if m.state == "pending" else None,
-            "sent_at": m.sent_at, "error": m.last_error, "created_at": m.created_at,
-            "subject": m.subject, "body": m.body,
-        }
-        for m in rows
-    ]
-    fmt = c.format(fmt)
-    columns = LIST_COLUMNS if fmt == "table" else [*LIST_COLUMNS, "next_attempt_at",
-                                                   "sent_at", "error"]
-    c.out(render_rows(records, columns, fmt, lang=c.lang))
-
-
-@notify_app.command("retry")
-def retry(
-    ctx: typer.Context,
-    ids: Annotated[
-        list[int] | None, typer.Argument(metavar="ID...", help="Failed messages to retry.")
-    ] = None,
-    all_failed: Annotated[
-        bool, typer.Option("--all-failed", help="Retry every failed message.")
-    ] = False,
-) -> None:
-    """Put failed messages back in the queue for the next 'notify send' (staff only).
-
-    \b
-    Examples:
-      ticketcli notify retry 17 18
-      ticketcli notify retry --all-failed
-    """
-
-    c = context(ctx)
-    if bool(ids) == all_failed:
-        raise UsageError("name the messages to retry, or give --all-failed (not both)")
-    store = c.store()
-    _staff(c.actor().staff, "retry messages")
-    ms = store.mail
-    with store.write():
-        chosen = ms.failed_ids() if all_failed else list(ids or [])
-        changed = ms.requeue(chosen, c.now_iso())
-    c.say(f"{changed} message(s) queued again.")
-
-
-@notify_app.command("lang")
-def lang_(
-    ctx: typer.Context,
-    language: Annotated[str, typer.Argument(metavar="LANG", help="en or it.")],
-    user: Annotated[
-        str | None, typer.Option("--user", "-u", metavar="EMAIL",
-                                 help="Set this person's language (default: the desk's).")
-    ] = None,
-) -> None:
-    """Set the language of a person's notifications, or the desk's default.
-
-    People without a language of their own get the desk's default (en unless
-    set). New customers writing in by mail get the one their mail declares.
-
-    \b
-    Examples:
-      ticketcli notify lang it
-      ticketcli notify lang en --user anna@example.com
-    """
-    from ..desk.people import find_user
-    from ..mail.templates import check_lang
-
-    c = context(ctx)
-    check_lang(language)
-    store = c.store()
-    actor = c.actor()
-    ms = store.mail
-    with store.write():
-        if user is None:
-            if actor.role != "admin":
-                raise PermissionDenied("only admins may set the desk's language")
-            ms.set_default_lang(language)
-            target = "the desk's default"
-        else:
-            person = find_user(store, user)
-            if person.id != actor.id and actor.role != "admin":
-                raise PermissionDenied("only admins may set another person's language")
-            ms.set_user_lang(person.id, language)
-            target = person.email
-    c.say(f"Notification language for {target}: {language}.")
-
-
-# -- templates ---------------------------------------------------------------------
-
-
-@template_app.command("show")
-def template_show(
-    ctx: typer.Context,
-    kind: Annotated[
-        str | None, typer.Argument(metavar="KIND", help="opened, reply, status, reminder, "
-                                   "autoclosed or shared; none lists them.")
-    ] = None,
-    lang: Annotated[str, typer.Option("--lang", "-l", metavar="LANG", help="en or it.")] = "en",
-) -> None:
-    """Print a template as 'Subject: ...', a blank line and the body (staff only).
-
-    The output is the file format 'notify template set' reads; placeholders
-    are listed with --help of 'notify template set'.
-
-    \b
-    Examples:
-      ticketcli notify template show
-      ticketcli notify template show reply --lang it > reply.it.txt
-    """
-    from ..mail.templates import DEFAULTS, KINDS, LANGS, check_kind, check_lang
-
-    c = context(ctx)
-    store = c.store()
-    _staff(c.actor().staff, "see templates")
-    ms = store.mail
-    if kind is None:
-        from ..output import render_rows
-
-        custom = ms.custom_templates()
-        records = [{"kind": k, "lang": la, "source": "custom" if (k, la) in custom else
-                    "built-in"} for k in KINDS for la in LANGS]
-        c.out(render_rows(records, ["kind", "lang", "source"], c.format(None), lang=c.lang))
-        return
-    check_kind(kind)
-    check_lang(lang)
-    subject, body = ms.template(kind, lang) or DEFAULTS[(kind, lang)]
-    c.out(f"Subject: {subject}\n\n{body}")
-
-
-@template_app.command("set")
-def template_set(
-    ctx: typer.Context,
-    kind: Annotated[str, typer.Argument(metavar="KIND")],
-    source: Annotated[
-        str, typer.Option("--file", metavar="PATH", help="'Subject: ...', a blank line, the "
-                          "body (- for stdin).")
-    ],
-    lang: Annotated[str, typer.Option("--lang", "-l", metavar="LANG", help="en or it.")] = "en",
-) -> None:
-    """Override a template (admins only); it applies to messages written from now on.
-
-    Placeholders: $id $title $status $previous $recipient $actor $body
-    $status_change $resolution $attachments $closes_at $follow_up $marker.
-    The subject always gets [#ID] if the template leaves it out.
-
-    \b
-    Examples:
-      ticketcli notify template show opened --lang it > opened.txt
-      ticketcli notify template set opened --lang it --file opened.txt
-    """
-    from ..inputs import read_text
-    from ..mail.templates import check_kind, check_lang, validate
-
-    c = context(ctx)
-    check_kind(kind)
-    check_lang(lang)
-    text = read_text(c, source, "template").replace("\r\n", "\n")
-    head, sep, body = text.partition("\n\n")
-    if not sep or not head.startswith("Subject:") or "\n" in head:
-        raise UsageError("a template file starts with one 'Subject: ...' line, then a blank "
-                         "line, then the body (as 'notify template show' prints it)")
-    subject = head[len("Subject:"):].strip()
-    validate(subject, body)
-    store = c.store()
-    actor = c.actor()
-    if actor.role != "admin":
-        raise PermissionDenied("only admins may change templates")
-    with store.write():
-        store.mail.set_template(kind, lang, subject, body, c.now_iso())
-    c.say(f"Template {kind} ({lang}) saved.")
-
-
-@template_app.command("reset")
-def template_reset(
-    ctx: typer.Context,
-    kind: Annotated[str, typer.Argument(metavar="KIND")],
-    lang: Annotated[str, typer.Option("--lang", "-l", metavar="LANG", help="en or it.")] = "en",
-) -> None:
-    """Go back to the built-in template (admins only).
-
-    \b
-    Examples:
-      ticketcli notify template reset opened --lang it
-    """
-    from ..mail.templates import check_kind, check_lang
-
-    c = context(ctx)
-    check_kind(kind)
-    check_lang(lang)
-    store = c.store()
-    if c.actor().role != "admin":
-        raise PermissionDenied("only admins may change templates")
-    with store.write():
-        removed = store.mail.delete_template(kind, lang)
-    c.say(f"Template {kind} ({lang}) " + ("reset to the built-in text." if removed else
-                                          "was already the built-in one."))
-
-
-def _staff(staff: bool, what: str) -> None:
-    if not staff:
-        raise PermissionDenied(f"only agents and admins may {what}")
-
-
-# -- mail-in -----------------------------------------------------------------------
-
-
-def mail_in(ctx: typer.Context) -> None:
+def mail_in(c: Context) -> None:
     """Read one email on stdin: a reply to its ticket, or a new ticket.
 
     A subject with [#42], or References/In-Reply-To pointing to a message
@@ -342,47 +27,23 @@ def mail_in(ctx: typer.Context) -> None:
       ticketcli --db /srv/helpdesk.db mail-in < message.eml
       helpdesk: "|/usr/local/bin/ticketcli --db /srv/helpdesk.db mail-in"
     """
-    from ..desk.mailin import MailInError, Sysexit, deliver, exit_code
+    c.exit_codes = SYSEXITS  # mail servers understand sysexits.h
+    from ..desk.mailin import deliver
     from ..mail.parse import parse
     from ..mail.settings import own_address
 
-    c = context(ctx)
-    code: int = Sysexit.OK
-    try:
-        stream = getattr(c.stdin, "buffer", None)
-        data = stream.read(MAX_MESSAGE + 1) if stream is not None else c.stdin.read().encode(
-            "utf-8", "surrogateescape")
-        if len(data) > MAX_MESSAGE:
-            raise MailInError(Sysexit.DATAERR, f"the message is larger than "
-                              f"{MAX_MESSAGE // (1024 * 1024)} MB")
-        if not data.strip():
-            raise MailInError(Sysexit.DATAERR, "no message on standard input")
-        own = own_address(c.config)
-        limits = c.limits
-        mail = parse(data, own_addresses=frozenset([own] if own else []), limits=limits)
-        outcome = deliver(c.store(), mail, c.now_iso(), limits)
-        if outcome.ticket_id is not None and outcome.action != "duplicate":
-            c.out(f"{outcome.ticket_id}\n")
-        c.say(f"mail-in: {outcome.message}.")
-    except MailInError as e:
-        code = _mail_fail(e.message, e.code)
-    except TicketError as e:
-        code = _mail_fail(e.message, exit_code(e))
-    except sqlite3.Error as e:
-        from ..store import translate
-
-        error = translate(e, c.db_path)
-        code = _mail_fail(error.message, exit_code(error))
-    except Exception as e:  # never a traceback; keep the message queued at the server
-        if os.environ.get("TICKETCLI_DEBUG"):
-            raise
-        code = _mail_fail(f"internal error ({type(e).__name__}: {e}); the mail server will "
-                          "try again. Set TICKETCLI_DEBUG=1 for details", Sysexit.TEMPFAIL)
-    if code:
-        raise typer.Exit(code)
-
-
-def _mail_fail(message: str, code: int) -> int:
-    sys.stderr.write("Error: " + " ".join(message.split()) + "\n")
-    sys.stderr.flush()
-    return int(code)
+    stream = getattr(c.stdin, "buffer", None)
+    data = stream.read(MAX_MESSAGE + 1) if stream is not None else c.stdin.read().encode(
+        "utf-8", "surrogateescape")
+    if len(data) > MAX_MESSAGE:
+        raise MailInError(Sysexit.DATAERR, f"the message is larger than "
+                          f"{MAX_MESSAGE // (1024 * 1024)} MB")
+    if not data.strip():
+        raise MailInError(Sysexit.DATAERR, "no message on standard input")
+    own = own_address(c.config)
+    limits = c.limits
+    mail = parse(data, own_addresses=frozenset([own] if own else []), limits=limits)
+    outcome = deliver(c.store(), mail, c.now_iso(), limits)
+    if outcome.ticket_id is not None and outcome.action != "duplicate":
+        c.out(f"{outcome.ticket_id}\n")
+    c.say(f"mail-in: {outcome.message}.")

@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import typer
-
-from .. import completion
 from ..desk import people as uc
-from ..output import render_rows
-from . import FormatOption, check_format, context, sub_app
+from ..output import check_format, render_rows
 
-user_app = sub_app("People: add and list users (admins only).")
-org_app = sub_app("Organizations and their project managers.")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Annotated
+
+    import typer
+
+    from ..context import Context
+    from . import complete
+    from .params import FormatOption
 
 
-@user_app.command("add")
+
 def user_add(
-    ctx: typer.Context,
+    c: Context,
     email: Annotated[str, typer.Argument(metavar="EMAIL")],
     name: Annotated[str | None, typer.Option("--name", metavar="N", help="Full name.")] = None,
     role: Annotated[
         str, typer.Option("--role", metavar="ROLE", help="customer, agent or admin.",
-                          autocompletion=completion.roles)
+                          autocompletion=complete.roles)
     ] = "customer",
     org: Annotated[
         str | None, typer.Option("--org", metavar="ORG", help="Organization name.")
@@ -35,13 +36,11 @@ def user_add(
       ticketcli user add anna@example.com --name "Anna Neri" --org Acme
       ticketcli user add marco@example.com --role agent
     """
-    c = context(ctx)
     user = uc.add_user(c.store(), c.actor(), c.now_iso(), email, name, role, org)
     c.say(f"Added {user.email} ({user.role}).")
 
 
-@user_app.command("list")
-def user_list(ctx: typer.Context, fmt: FormatOption = None) -> None:
+def user_list(c: Context, fmt: FormatOption = None) -> None:
     """List people (admins only).
 
     \b
@@ -49,7 +48,6 @@ def user_list(ctx: typer.Context, fmt: FormatOption = None) -> None:
       ticketcli user list
       ticketcli user list --format csv
     """
-    c = context(ctx)
     check_format(fmt)
     users = uc.list_users(c.store(), c.actor())
     records = [
@@ -60,14 +58,13 @@ def user_list(ctx: typer.Context, fmt: FormatOption = None) -> None:
                       lang=c.lang))
 
 
-@org_app.command("add")
 def org_add(
-    ctx: typer.Context,
+    c: Context,
     name: Annotated[str, typer.Argument(metavar="NAME")],
     manager: Annotated[
         str | None, typer.Option("--manager", metavar="EMAIL",
                                  help="The organization's project manager (an agent).",
-                                 autocompletion=completion.emails)
+                                 autocompletion=complete.emails)
     ] = None,
 ) -> None:
     """Add an organization (admins only).
@@ -76,13 +73,11 @@ def org_add(
     Examples:
       ticketcli org add Acme --manager marco@example.com
     """
-    c = context(ctx)
     org = uc.add_org(c.store(), c.actor(), c.now_iso(), name, manager)
     c.say(f"Added organization {org.name}.")
 
 
-@org_app.command("list")
-def org_list(ctx: typer.Context, fmt: FormatOption = None) -> None:
+def org_list(c: Context, fmt: FormatOption = None) -> None:
     """List organizations with their project manager and member count (staff only).
 
     \b
@@ -90,7 +85,6 @@ def org_list(ctx: typer.Context, fmt: FormatOption = None) -> None:
       ticketcli org list
       ticketcli org list --format json
     """
-    c = context(ctx)
     check_format(fmt)
     orgs = uc.list_orgs(c.store(), c.actor())
     records = [

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import typer
-
 from ..clock import parse
-from ..desk.people import check_email
-from ..desk.stale import close_stale
+from ..desk import stale as uc
 from ..errors import PermissionDenied, UsageError
-from ..output import render_rows
+from ..output import check_format, render_rows
 from ..store import Store
-from . import FormatOption, check_format, context
+from ..text import check_email
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Annotated
+
+    import typer
+
+    from ..context import Context
+    from .params import FormatOption
 
 
 def _refuse_customers(store: Store, email: str) -> None:
@@ -24,8 +28,8 @@ def _refuse_customers(store: Store, email: str) -> None:
                                "is a customer")
 
 
-def close_stale_cmd(
-    ctx: typer.Context,
+def close_stale(
+    c: Context,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Report what would change; write nothing.")
     ] = False,
@@ -53,7 +57,6 @@ def close_stale_cmd(
       ticketcli close-stale --quiet
       ticketcli close-stale --now 2026-12-01T00:00:00Z --format json
     """
-    c = context(ctx)
     check_format(fmt)
     if limit is not None and limit < 0:
         raise UsageError("--limit must be 0 or more")
@@ -62,7 +65,7 @@ def close_stale_cmd(
     moment = parse(now) if now is not None else c.now()
     store = c.store()
     _refuse_customers(store, c.actor_email())
-    report = close_stale(store, moment, dry_run=dry_run, limit=limit)
+    report = uc.close_stale(store, moment, dry_run=dry_run, limit=limit)
     if quiet:
         return
     changes = report.changes

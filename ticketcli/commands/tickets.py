@@ -1,31 +1,38 @@
-"""Ticket commands: open, list, show, comment, set-status, share, assign, take."""
+"""Ticket commands: open, list, show, share, assign, take (comment and set-status,
+which take many ids, are in :mod:`.replies`)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from ..desk import listing, sharing, tickets
+from ..errors import UsageError
+from ..output import (
+    DETAIL_FIELDS,
+    LIST_COLUMNS,
+    MACHINE_COLUMNS,
+    TICKET_FIELDS,
+    check_format,
+    parse_fields,
+    pick,
+    render_details,
+    render_rows,
+    ticket_record,
+)
+from .inputs import body_from, read_attachments
+from .inputs import parse_fields as field_pairs
 
-import typer
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Annotated
 
-from .. import completion, views, writes
-from ..desk import tickets as uc
-from . import FormatOption, context
+    import typer
 
-IdArg = Annotated[
-    int, typer.Argument(metavar="ID", help="Ticket number.", autocompletion=completion.ticket_ids)
-]
-AttachOption = Annotated[
-    list[str] | None,
-    typer.Option("--attach", metavar="PATH", help="Attach a file (repeatable)."),
-]
-IfStatusOption = Annotated[
-    str | None,
-    typer.Option("--if-status", metavar="STATUS", autocompletion=completion.statuses,
-                 help="Refuse (exit 5) unless the ticket is still in this status."),
-]
+    from ..context import Context
+    from . import complete
+    from .params import AttachOption, FormatOption, IdArg
 
 
 def open_(
-    ctx: typer.Context,
+    c: Context,
     title: Annotated[str, typer.Argument(metavar="TITLE", help="A short summary of the problem.")],
     body: Annotated[
         str | None, typer.Option("--body", "-b", metavar="TEXT", help="The description.")
@@ -38,7 +45,7 @@ def open_(
     priority: Annotated[
         str | None, typer.Option("--priority", metavar="P", help="One of the workflow's "
                                  "priorities (default: its default).",
-                                 autocompletion=completion.priorities)
+                                 autocompletion=complete.priorities)
     ] = None,
     category: Annotated[
         str | None, typer.Option("--category", metavar="C", help="Product or area.")
@@ -46,7 +53,7 @@ def open_(
     requester: Annotated[
         str | None, typer.Option("--requester", metavar="EMAIL",
                                  help="Open on behalf of this person (staff only).",
-                                 autocompletion=completion.emails)
+                                 autocompletion=complete.emails)
     ] = None,
     field: Annotated[
         list[str] | None,
@@ -55,7 +62,7 @@ def open_(
     ] = None,
     attach: AttachOption = None,
     follow_up: Annotated[
-        int | None, typer.Option("--follow-up", metavar="ID", autocompletion=completion.ticket_ids,
+        int | None, typer.Option("--follow-up", metavar="ID", autocompletion=complete.ticket_ids,
                                  help="Link to a closed ticket this one follows up.")
     ] = None,
 ) -> None:
@@ -68,17 +75,23 @@ def open_(
       dmesg | ticketcli open "Kernel warnings" --body-file -
       ticketcli open "Still broken" --follow-up 42 --field phone=+39055123456
     """
-    writes.open_(context(ctx), title, body=body, body_file=body_file, priority=priority,
-                 category=category, requester=requester, field=field, attach=attach,
-                 follow_up=follow_up)
+    text = body_from(c, body, body_file, "description", required=False) or ""
+    files = read_attachments(c, attach)
+    store = c.store()
+    ticket_id = tickets.open_ticket(
+        store, c.actor(), c.now_iso(), title=title, body=text, priority=priority,
+        category=category, requester=requester, fields=field_pairs(field), files=files,
+        follow_up=follow_up, limits=c.limits,
+    )
+    c.out(f"{ticket_id}\n")
 
 
 def list_(
-    ctx: typer.Context,
+    c: Context,
     status: Annotated[
         list[str] | None,
         typer.Option("--status", "-s", metavar="S", help="Only this status (repeatable).",
-                     autocompletion=completion.statuses),
+                     autocompletion=complete.statuses),
     ] = None,
     all_: Annotated[
         bool, typer.Option("--all", "-a", help="Include closed and cancelled.")
@@ -89,14 +102,14 @@ def list_(
                      "pending, hold, solved, closed, cancelled (repeatable)."),
     ] = None,
     priority: Annotated[
-        str | None, typer.Option("--priority", metavar="P", autocompletion=completion.priorities)
+        str | None, typer.Option("--priority", metavar="P", autocompletion=complete.priorities)
     ] = None,
     requester: Annotated[
-        str | None, typer.Option("--requester", metavar="EMAIL", autocompletion=completion.emails)
+        str | None, typer.Option("--requester", metavar="EMAIL", autocompletion=complete.emails)
     ] = None,
     assignee: Annotated[
         str | None, typer.Option("--assignee", metavar="EMAIL", help="An agent, or 'me'.",
-                                 autocompletion=completion.assignees)
+                                 autocompletion=complete.assignees)
     ] = None,
     org: Annotated[str | None, typer.Option("--org", metavar="ORG", help="Organization.")] = None,
     category: Annotated[str | None, typer.Option("--category", metavar="C")] = None,
@@ -147,17 +160,51 @@ def list_(
       ticketcli list --stale --format ids
       ticketcli list --org Acme --updated-since 2026-01-01 --count
     """
-    views.list_(
-        context(ctx), status=status, all_=all_, phase=phase, priority=priority,
-        requester=requester, assignee=assignee, org=org, category=category,
-        created_since=created_since, created_before=created_before,
-        updated_since=updated_since, updated_before=updated_before, stale=stale,
-        search=search, sort=sort, limit=limit, count=count, fields=fields, fmt=fmt,
+    check_format(fmt)
+    if limit < 0:
+        raise UsageError("--limit must be 0 or more")
+    picked = parse_fields(fields, TICKET_FIELDS)
+    key, descending = _sort(sort)
+    req = listing.ListRequest(
+        statuses=status or [], phases=phase or [], include_all=all_, priority=priority,
+        requester=requester, assignee=assignee, organization=org, category=category,
+        created_since=_since(created_since), created_before=_since(created_before),
+        updated_since=_since(updated_since), updated_before=_since(updated_before),
+        stale_at=c.now() if stale else None, search=search, sort=key,
+        descending=descending, limit=limit or None,
     )
+    store = c.store()
+    if count:
+        c.out(f"{listing.count_tickets(store, c.actor(), req)}\n")
+        return
+    found, more = listing.list_tickets(store, c.actor(), req)
+    fmt = c.format(fmt)
+    columns = picked or (LIST_COLUMNS if fmt == "table" else MACHINE_COLUMNS)
+    records = [pick(ticket_record(t), picked) for t in found]
+    c.out(render_rows(records, columns, fmt, lang=c.lang, wf=store.workflow()))
+    if more:
+        c.say(f"(showing the first {limit}; use --limit N or --limit 0 for more)")
+
+
+def _since(value: str | None) -> str | None:
+    from ..clock import iso, parse
+
+    return None if value is None else iso(parse(value))
+
+
+def _sort(spec: str) -> tuple[str, bool]:
+    """``updated_at`` (ascending), ``-updated_at`` or ``updated_at:desc`` (descending)."""
+    key, _, direction = spec.strip().partition(":")
+    descending = direction.lower() == "desc"
+    if direction and direction.lower() not in ("asc", "desc"):
+        raise UsageError(f"--sort takes FIELD, -FIELD, FIELD:asc or FIELD:desc, not {spec!r}")
+    if key.startswith("-"):
+        key, descending = key[1:], True
+    return key, descending
 
 
 def show(
-    ctx: typer.Context,
+    c: Context,
     ticket_id: IdArg,
     fields: Annotated[
         str | None, typer.Option("--fields", metavar="A,B,C", help="Only these fields.")
@@ -175,100 +222,20 @@ def show(
       ticketcli show 42 --format json
       ticketcli show 42 --fields id,status,assignee --format tsv
     """
-    views.show(context(ctx), ticket_id, fields=fields, fmt=fmt)
-
-
-DryRunOption = Annotated[
-    bool, typer.Option("--dry-run", help="Check every ticket and report; change nothing.")
-]
-YesOption = Annotated[
-    bool, typer.Option("--yes", "-y", help="Do not ask before changing many tickets.")
-]
-
-
-def comment(
-    ctx: typer.Context,
-    args: Annotated[
-        list[str],
-        typer.Argument(metavar="ID... [TEXT]", autocompletion=completion.ticket_ids,
-                       help="Ticket numbers (- reads them from stdin), then the reply unless "
-                            "--body or --body-file gives it."),
-    ],
-    body: Annotated[
-        str | None, typer.Option("--body", "-b", metavar="TEXT", help="The reply text.")
-    ] = None,
-    body_file: Annotated[
-        str | None, typer.Option("--body-file", metavar="PATH", help="Read it from a file "
-                                 "(- for stdin).")
-    ] = None,
-    internal: Annotated[
-        bool, typer.Option("--internal", help="An internal note only staff see.")
-    ] = False,
-    status: Annotated[
-        str | None, typer.Option("--status", metavar="S",
-                                 help="Reply and set this status in one step.",
-                                 autocompletion=completion.statuses)
-    ] = None,
-    attach: AttachOption = None,
-    if_status: IfStatusOption = None,
-    dry_run: DryRunOption = False,
-    yes: YesOption = False,
-) -> None:
-    """Reply to one or more tickets, or write an internal note.
-
-    A public reply applies the workflow's reply rules (a requester's answer
-    reopens a waiting ticket) unless --status says where the ticket goes.
-
-    \b
-    Examples:
-      ticketcli comment 42 "Could you send the log?" --status pending
-      ticketcli comment 42 --internal "Supplier says Tuesday"
-      ticketcli comment 42 --body-file reply.txt --attach fix.patch
-      ticketcli list --status pending --format ids | ticketcli comment - --body "Any news?"
-    """
-    writes.comment(context(ctx), args, body=body, body_file=body_file, internal=internal,
-                   status=status, attach=attach, if_status=if_status, dry_run=dry_run, yes=yes)
-
-
-def set_status(
-    ctx: typer.Context,
-    args: Annotated[
-        list[str],
-        typer.Argument(metavar="ID... STATUS", autocompletion=completion.ids_then_status,
-                       help="Ticket numbers (- reads them from stdin), then the status key."),
-    ],
-    resolution: Annotated[
-        str | None, typer.Option("--resolution", metavar="R",
-                                 help="How it was resolved (e.g. done, out_of_scope); with "
-                                      "a solved, closed or cancelled status.")
-    ] = None,
-    note: Annotated[
-        str | None, typer.Option("--note", metavar="TEXT",
-                                 help="A note kept with the change (internal for staff).")
-    ] = None,
-    if_status: IfStatusOption = None,
-    dry_run: DryRunOption = False,
-    yes: YesOption = False,
-) -> None:
-    """Move tickets to another status, as the workflow allows for your role.
-
-    \b
-    Examples:
-      ticketcli set-status 42 solved
-      ticketcli set-status 42 resolved --resolution out_of_scope --note "Needs a quote"
-      ticketcli set-status 42 open --if-status pending
-      ticketcli list --status pending --format ids | ticketcli set-status - solved --yes
-    """
-    writes.set_status(context(ctx), args, resolution=resolution, note=note,
-                      if_status=if_status, dry_run=dry_run, yes=yes)
+    check_format(fmt)
+    picked = parse_fields(fields, DETAIL_FIELDS)
+    store = c.store()
+    details = tickets.show(store, c.actor(), ticket_id)
+    c.out(render_details(details, c.format(fmt), lang=c.lang, wf=store.workflow(),
+                         fields=picked))
 
 
 def share(
-    ctx: typer.Context,
+    c: Context,
     ticket_id: IdArg,
     emails: Annotated[
         list[str],
-        typer.Argument(metavar="EMAIL...", help="People to add.", autocompletion=completion.emails),
+        typer.Argument(metavar="EMAIL...", help="People to add.", autocompletion=complete.emails),
     ],
     remove: Annotated[bool, typer.Option("--remove", help="Remove them instead.")] = False,
 ) -> None:
@@ -279,9 +246,8 @@ def share(
       ticketcli share 42 anna@example.com luca@example.com
       ticketcli share 42 luca@example.com --remove
     """
-    c = context(ctx)
     store = c.store()
-    results = uc.share(store, c.actor(), c.now_iso(), ticket_id, emails, remove=remove)
+    results = sharing.share(store, c.actor(), c.now_iso(), ticket_id, emails, remove=remove)
     for email, changed in results:
         verb = ("removed from" if remove else "added to") if changed else (
             "was not on" if remove else "already on")
@@ -289,11 +255,11 @@ def share(
 
 
 def assign(
-    ctx: typer.Context,
+    c: Context,
     ticket_id: IdArg,
     email: Annotated[
         str | None, typer.Argument(metavar="EMAIL", help="An agent, 'me', or nothing to "
-                                   "unassign.", autocompletion=completion.assignees)
+                                   "unassign.", autocompletion=complete.assignees)
     ] = None,
 ) -> None:
     """Assign a ticket to an agent (staff only).
@@ -304,18 +270,17 @@ def assign(
       ticketcli assign 42 me
       ticketcli assign 42
     """
-    c = context(ctx)
     store = c.store()
-    changed = uc.assign(store, c.actor(), c.now_iso(), ticket_id, email)
+    changed = tickets.assign(store, c.actor(), c.now_iso(), ticket_id, email)
     if not changed:
         c.say(f"Ticket {ticket_id} already has that assignee.")
 
 
-def take(ctx: typer.Context, ticket_id: IdArg) -> None:
+def take(c: Context, ticket_id: IdArg) -> None:
     """Assign a ticket to yourself.
 
     \b
     Examples:
       ticketcli take 42
     """
-    assign(ctx, ticket_id, "me")
+    assign(c, ticket_id, "me")

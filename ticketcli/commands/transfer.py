@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import IO, Annotated
-
-import typer
-
 from ..errors import UsageError
-from ..inputs import reading
-from . import context
+from ..files import reading
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Annotated
+
+    import typer
+
+    from ..context import Context
 
 
 def _open_source(path: str, stdin: IO[str]) -> IO[bytes]:
@@ -18,15 +20,16 @@ def _open_source(path: str, stdin: IO[str]) -> IO[bytes]:
         if stream is None:
             raise UsageError("stdin is not a byte stream; pass a FILE instead of -")
         return stream  # type: ignore[no-any-return]
-    source = Path(path)
-    if source.is_dir():
+    import os
+
+    if os.path.isdir(path):
         raise UsageError(f"{path} is a directory, not a file to import")
     with reading(path, "import file"):
-        return open(source, "rb")
+        return open(path, "rb")
 
 
 def import_(
-    ctx: typer.Context,
+    c: Context,
     file: Annotated[str, typer.Argument(metavar="FILE", help="JSONL or CSV file (- for stdin).")],
     fmt: Annotated[
         str | None,
@@ -60,7 +63,6 @@ def import_(
     """
     from ..desk.transfer import import_stream
 
-    c = context(ctx)
     if fmt is not None and fmt not in ("jsonl", "csv"):
         raise UsageError(f"unknown import format {fmt!r}; choose jsonl or csv")
     store = c.store()
@@ -87,7 +89,7 @@ def import_(
 
 
 def export(
-    ctx: typer.Context,
+    c: Context,
     output: Annotated[
         str | None,
         typer.Option("--output", "-o", metavar="PATH",
@@ -108,7 +110,6 @@ def export(
     """
     from ..desk.transfer import export_records, write_jsonl
 
-    c = context(ctx)
     store = c.store()
     records = export_records(store, c.actor(), c.now_iso())
     if output is None or output == "-":
@@ -117,5 +118,5 @@ def export(
     else:
         from ..files import replace_file
 
-        count = replace_file(Path(output), lambda fh: write_jsonl(records, fh.write))
+        count = replace_file(output, lambda fh: write_jsonl(records, fh.write))
     c.say(f"Exported {count} ticket(s).")

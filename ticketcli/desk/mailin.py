@@ -8,46 +8,32 @@ cases (:func:`ticketcli.desk.tickets.open_ticket`, :func:`ticketcli.desk.tickets
 do the work, through a view of the store whose ``write()`` joins the open
 transaction instead of starting its own.
 
-Outcomes map to the exit codes of sysexits.h, which mail servers understand:
+mail-in answers in the exit codes of sysexits.h, which mail servers understand:
 0 delivered (or dropped on purpose), 65 unusable message, 67 unknown or
 refused sender, 75 temporary failure (the server keeps the message and
-retries), 78 configuration problem (also retried by most servers).
+retries), 78 configuration problem (also retried by most servers). A
+:class:`MailInError` carries its sysexits code; any other error is mapped at
+the boundary (:data:`ticketcli.errors.SYSEXITS`).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from enum import IntEnum
 
-from ..errors import Busy, ConfigError, Conflict, NotFound, PermissionDenied, TicketError
+from ..errors import Conflict, MailInError, Sysexit
 from ..mail.compose import own_ticket
 from ..mail.parse import Inbound
 from ..mail.quotes import trim_quoted
 from ..store import Store, User
 from ..store.outbox import MailSQL
 from . import tickets
+from .checks import DEFAULT_LIMITS, Limits
 
 SUBJECT_TAG = re.compile(r"\[#(\d{1,12})\]")
 PREFIX = re.compile(r"^\s*((re|r|fw|fwd|i|aw|wg|sv|vs|rif|tr)\s*(\[\d+\])?\s*:\s*)+",
                     re.IGNORECASE)
 NO_SUBJECT = "(no subject)"
-
-
-class Sysexit(IntEnum):
-    OK = 0
-    DATAERR = 65
-    NOUSER = 67
-    SOFTWARE = 70
-    TEMPFAIL = 75
-    CONFIG = 78
-
-
-class MailInError(Exception):
-    def __init__(self, code: Sysexit, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -57,19 +43,6 @@ class Outcome:
     message: str
 
 
-def exit_code(error: TicketError) -> Sysexit:
-    """The sysexits code for a domain error met while delivering."""
-    if isinstance(error, Busy):
-        return Sysexit.TEMPFAIL
-    if isinstance(error, ConfigError):
-        return Sysexit.CONFIG
-    if isinstance(error, (PermissionDenied, NotFound)):
-        return Sysexit.NOUSER
-    if type(error) is TicketError:  # read-only file, full disk: let the server retry
-        return Sysexit.TEMPFAIL
-    return Sysexit.DATAERR
-
-
 def clean_subject(subject: str) -> str:
     """A title from a subject: no Re:/Fwd: prefixes, no [#ID] tags."""
     text = SUBJECT_TAG.sub(" ", PREFIX.sub("", subject))
@@ -77,7 +50,7 @@ def clean_subject(subject: str) -> str:
     return " ".join(text.split())
 
 
-def _title(mail: Inbound, limits: tickets.Limits, fallback: str | None = None) -> str:
+def _title(mail: Inbound, limits: Limits, fallback: str | None = None) -> str:
     title = clean_subject(mail.subject) or fallback or ""
     if not title:
         first = next((line.strip() for line in mail.text.splitlines() if line.strip()), "")
@@ -109,7 +82,7 @@ def _target(store: Store, ms: MailSQL, mail: Inbound) -> int | None:
 
 
 def deliver(store: Store, mail: Inbound, now: str,
-            limits: tickets.Limits = tickets.DEFAULT_LIMITS) -> Outcome:
+            limits: Limits = DEFAULT_LIMITS) -> Outcome:
     """Record one received message; MailInError (or a TicketError) when it cannot be."""
     if mail.auto is not None:
         return Outcome("dropped", None, f"dropped, because {mail.auto}; nothing was written")
@@ -153,7 +126,7 @@ def _new_customer(store: Store, ms: MailSQL, mail: Inbound, now: str) -> User:
     return user
 
 
-def _open(joined: Store, mail: Inbound, user: User, now: str, limits: tickets.Limits, *,
+def _open(joined: Store, mail: Inbound, user: User, now: str, limits: Limits, *,
           follow_up: int | None, title: str | None = None) -> Outcome:
     """Open a ticket from the message; ``title`` is used when the subject has none."""
     if not mail.text.strip() and not mail.files and not clean_subject(mail.subject):
@@ -171,7 +144,7 @@ def _open(joined: Store, mail: Inbound, user: User, now: str, limits: tickets.Li
 
 
 def _reply(store: Store, joined: Store, ms: MailSQL, mail: Inbound, user: User | None,
-           target: int, now: str, limits: tickets.Limits) -> Outcome:
+           target: int, now: str, limits: Limits) -> Outcome:
     if user is None or not store.tickets.can_see(user, target):
         raise MailInError(Sysexit.NOUSER, f"{mail.sender} may not reply to ticket {target} "
                           "(only its requester, participants and staff may)")

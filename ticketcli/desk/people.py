@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from ..errors import Conflict, NotFound, PermissionDenied, UsageError
 from ..store import Org, Store, User
+from ..text import check_email
 from ..workflow import ROLES
-
-_EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
-MAX_EMAIL = 254
-
-
-def check_email(value: str) -> str:
-    email = value.strip()
-    if not email or len(email) > MAX_EMAIL or not _EMAIL.match(email):
-        raise UsageError(f"{value!r} is not a valid email address")
-    return email.lower()
 
 
 def resolve_actor(store: Store, email: str, now: str) -> User:

@@ -1,35 +1,38 @@
-"""Use cases on tickets: open, show, list, comment, set status, share, assign.
+"""Use cases on tickets: open, show, comment, set status, assign.
 
 Each function takes the store, the acting user and the time, checks the rules
-(workflow and visibility), and performs its writes in one transaction. Nothing
-here prints or parses arguments.
+(workflow and visibility), and performs its writes in one transaction; what it
+changed reaches the store's subscribers as the transaction's change set. Nothing
+here prints or parses arguments. Listing is in :mod:`.listing`, sharing in
+:mod:`.sharing`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime, timedelta
-from typing import NamedTuple
+from ..errors import Conflict, PermissionDenied, UsageError
+from ..record import Record
+from ..text import check_email
+from .checks import (
+    DEFAULT_LIMITS,
+    Limits,
+    NewFile,
+    check_body,
+    check_category,
+    check_files,
+    check_id,
+    check_title,
+)
+from .people import find_user
 
-from ..errors import Conflict, NotFound, PermissionDenied, UsageError
-from ..store import Attachment, Comment, HistoryEntry, Store, Ticket, TicketQuery, User
-from ..text import one_line
-from ..workflow import Workflow
-from .people import check_email, find_user
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
-MAX_TITLE = 300
-MAX_BODY = 1_000_000
-MAX_ATTACHMENT = 25 * 1024 * 1024
-MAX_ATTACHMENTS = 20
-MAX_CATEGORY = 100  # characters
+    from ..store import Attachment, Comment, HistoryEntry, Store, Ticket, User
+    from ..workflow import Workflow
 
 
-class NewFile(NamedTuple):
-    name: str
-    content: bytes
-
-
-class Details(NamedTuple):
+class Details(Record):
     ticket: Ticket
     participants: list[str]
     comments: list[Comment]
@@ -37,68 +40,10 @@ class Details(NamedTuple):
     history: list[HistoryEntry]
 
 
-class Change(NamedTuple):
+class Change(Record):
     id: int
     from_status: str
     to_status: str
-
-
-# -- checks -------------------------------------------------------------------
-
-
-MAX_ID = 2**63 - 1  # SQLite's largest integer
-
-
-def check_id(ticket_id: int) -> int:
-    if ticket_id <= 0:
-        raise UsageError(f"ticket ids are positive whole numbers, not {ticket_id}")
-    if ticket_id > MAX_ID:
-        raise NotFound(f"ticket {ticket_id} not found")
-    return ticket_id
-
-
-class Limits(NamedTuple):
-    """Size limits for what users send; the user config can change them."""
-
-    title: int = MAX_TITLE
-    body: int = MAX_BODY
-    attachment: int = MAX_ATTACHMENT
-    attachments: int = MAX_ATTACHMENTS
-
-
-DEFAULT_LIMITS = Limits()
-
-
-def check_title(title: str, limits: Limits = DEFAULT_LIMITS) -> str:
-    if not title.strip():
-        raise UsageError("a ticket needs a non-empty title")
-    return one_line(title, "a title", limits.title)
-
-
-def check_category(category: str | None) -> str | None:
-    """A category is one short line; a blank one is none."""
-    if category is None:
-        return None
-    return one_line(category, "a category", MAX_CATEGORY) or None
-
-
-def check_body(body: str, what: str = "body", limits: Limits = DEFAULT_LIMITS) -> str:
-    if "\x00" in body:
-        raise UsageError(f"the {what} contains a NUL character; send text, or attach the file")
-    if len(body) > limits.body:
-        raise UsageError(f"the {what} is at most {limits.body} characters (got {len(body)})")
-    return body
-
-
-def check_files(files: Sequence[NewFile], limits: Limits = DEFAULT_LIMITS) -> None:
-    if len(files) > limits.attachments:
-        raise UsageError(f"at most {limits.attachments} attachments at a time")
-    for f in files:
-        if len(f.content) > limits.attachment:
-            raise UsageError(
-                f"attachment {f.name} is {len(f.content)} bytes or more; the limit is "
-                f"{limits.attachment} (config key max_attachment_size)"
-            )
 
 
 def visible(store: Store, actor: User, ticket_id: int) -> Ticket:
@@ -237,97 +182,6 @@ def show(store: Store, actor: User, ticket_id: int) -> Details:
     )
 
 
-class ListRequest(NamedTuple):
-    """What ``list`` asks for; emails and names are resolved here, not in the command."""
-
-    statuses: Sequence[str] = ()
-    phases: Sequence[str] = ()
-    include_all: bool = False
-    priority: str | None = None
-    requester: str | None = None
-    assignee: str | None = None
-    organization: str | None = None
-    category: str | None = None
-    created_since: str | None = None
-    created_before: str | None = None
-    updated_since: str | None = None
-    updated_before: str | None = None
-    stale_at: datetime | None = None
-    search: str | None = None
-    sort: str = "id"
-    descending: bool = True
-    limit: int | None = 100
-
-
-def _query(store: Store, actor: User, req: ListRequest) -> TicketQuery | None:
-    """The store query for a request, or None when it cannot match anything."""
-    from ..store import SORT_KEYS
-    from ..workflow import PHASES
-
-    wf = store.workflow()
-    for s in req.statuses:
-        wf.status(s)
-    for p in req.phases:
-        if p not in PHASES:
-            raise UsageError(f"unknown phase {p!r}; choose one of: {', '.join(PHASES)}")
-    if req.priority is not None:
-        wf.check_priority(req.priority)
-    if req.sort not in SORT_KEYS:
-        raise UsageError(f"cannot sort by {req.sort!r}; choose one of: {', '.join(SORT_KEYS)}")
-    if req.search is not None and not req.search.strip():
-        raise UsageError("--search needs some text to look for")
-    chosen = list(dict.fromkeys(req.statuses))
-    if req.phases:
-        in_phases = [k for k, st in wf.statuses.items() if st.phase in req.phases]
-        chosen = [k for k in chosen if k in in_phases] if chosen else in_phases
-        if not chosen:
-            return None
-    if not chosen and not req.include_all:
-        chosen = wf.active_statuses()
-    found: dict[str, int] = {}
-    if req.requester is not None:
-        user = store.people.user_by_email(check_email(req.requester))
-        if user is None:
-            return None
-        found["requester_id"] = user.id
-    if req.assignee is not None:
-        user = (actor if req.assignee == "me"
-                else store.people.user_by_email(check_email(req.assignee)))
-        if user is None:
-            return None
-        found["assignee_id"] = user.id
-    if req.organization is not None:
-        org = store.people.org_by_name(req.organization)
-        if org is None:
-            return None
-        found["org_id"] = org.id
-    stale = None
-    if req.stale_at is not None:
-        from ..clock import iso
-
-        stale = [(r.sources, r.since, iso(req.stale_at - timedelta(seconds=r.after)))
-                 for r in wf.stale]
-    return TicketQuery(
-        statuses=chosen, priority=req.priority, category=req.category, search=req.search,
-        created_since=req.created_since, created_before=req.created_before,
-        updated_since=req.updated_since, updated_before=req.updated_before, stale=stale,
-        sort=req.sort, descending=req.descending, limit=req.limit, viewer=actor,
-        order={"status": list(wf.statuses), "priority": list(wf.priorities),
-               "phase": list(PHASES)},
-        **found,
-    )
-
-
-def list_tickets(store: Store, actor: User, req: ListRequest) -> tuple[list[Ticket], bool]:
-    q = _query(store, actor, req)
-    return store.listing.list_tickets(q) if q is not None else ([], False)
-
-
-def count_tickets(store: Store, actor: User, req: ListRequest) -> int:
-    q = _query(store, actor, req)
-    return store.listing.count_matching(q) if q is not None else 0
-
-
 def comment(store: Store, actor: User, now: str, ticket_id: int, *, body: str,
             internal: bool, status: str | None, files: Sequence[NewFile],
             if_status: str | None = None, limits: Limits = DEFAULT_LIMITS) -> Change | None:
@@ -400,64 +254,6 @@ def set_status(store: Store, actor: User, now: str, ticket_id: int, status: str,
         if not actor.staff:
             store.tickets.touch(ticket.id, now, requester_activity=True)
         return _move(store, wf, actor.id, ticket, status, now, resolution)
-
-
-def share(store: Store, actor: User, now: str, ticket_id: int, emails: Sequence[str],
-          *, remove: bool) -> list[tuple[str, bool]]:
-    """Add (or remove) participants; returns (email, changed) for each address."""
-    wf = store.workflow()
-    addresses = list(dict.fromkeys(check_email(e) for e in emails))
-    if not addresses:
-        raise UsageError("name at least one email to share with")
-    results: list[tuple[str, bool]] = []
-    with store.write():
-        ticket = visible(store, actor, ticket_id)
-        is_requester = actor.id == ticket.requester_id
-        for address in addresses:
-            user = find_user(store, address)
-            if remove:
-                if not (actor.staff or is_requester or user.id == actor.id):
-                    raise PermissionDenied(
-                        f"only staff, the requester or {address} may remove {address}"
-                    )
-                changed = store.tickets.remove_participant(ticket.id, user.id)
-                event = "unshared"
-            else:
-                if not (actor.staff or is_requester):
-                    raise PermissionDenied(
-                        f"only staff and the requester may share ticket {ticket.id}"
-                    )
-                _check_sharing_rule(store, wf, ticket, user)
-                changed = user.id != ticket.requester_id and store.tickets.add_participant(
-                    ticket.id, user.id, now
-                )
-                event = "shared"
-            if changed:
-                store.record(ticket.id, actor.id, now, event, detail={"user": user.email})
-                store.tickets.touch(ticket.id, now)
-            results.append((user.email, changed))
-    return results
-
-
-def _check_sharing_rule(store: Store, wf: Workflow, ticket: Ticket, user: User) -> None:
-    if wf.sharing != "organization":
-        return
-    if ticket.org_id is not None:
-        if user.org_id == ticket.org_id:
-            return
-        org = store.people.org_by_id(ticket.org_id)
-        if org is not None and org.manager_id == user.id:
-            return
-    if ticket.org_id is None:
-        raise PermissionDenied(
-            f"ticket {ticket.id} cannot be shared: its requester belongs to no organization, "
-            "and this workflow shares only with the members of the requester's organization "
-            "and its project manager"
-        )
-    raise PermissionDenied(
-        f"ticket {ticket.id} can be shared only with members of {ticket.organization} or its "
-        f"project manager; {user.email} is neither"
-    )
 
 
 def assign(store: Store, actor: User, now: str, ticket_id: int, email: str | None) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, Conflict, UsageError
@@ -16,13 +15,14 @@ def read_document(path: str, text: str | None = None) -> dict[str, Any]:
     import tomllib
 
     if text is None:
-        from ..config import read_small_file
-        from ..inputs import reading
+        import os
 
-        if Path(path).is_dir():
+        from ..files import read_small_file, reading
+
+        if os.path.isdir(path):
             raise UsageError(f"workflow file {path} is a directory")
         with reading(path, "workflow file"):
-            data = read_small_file(Path(path), "workflow file", ConfigError)
+            data = read_small_file(path, "workflow file", ConfigError)
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:

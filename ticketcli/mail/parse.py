@@ -15,9 +15,9 @@ from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 
-from ..desk.people import check_email
-from ..desk.tickets import DEFAULT_LIMITS, Limits, NewFile
+from ..desk.checks import DEFAULT_LIMITS, Limits, NewFile
 from ..errors import UsageError
+from ..text import check_email
 from .html import html_to_text
 
 MAX_DEPTH = 20  # nesting of multiparts we follow

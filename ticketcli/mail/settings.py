@@ -15,20 +15,17 @@
 
 from __future__ import annotations
 
-import math
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import KEYS
-from ..desk.people import check_email
+from ..config import SMTP_KEYS as KNOWN
+from ..config import smtp_problem
 from ..errors import ConfigError, UsageError
+from ..text import address_of
 
-SECURITY = ("none", "starttls", "ssl")
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
-KNOWN = {key.partition(".")[2] for key in KEYS if key.startswith("smtp.")}
-TEXT = KNOWN - {"port", "timeout", "max_attempts"}
 
 
 @dataclass(frozen=True)
@@ -55,14 +52,6 @@ class MailSettings:
         return f"{self.host}:{self.port}" if self.host else " ".join(self.sendmail)
 
 
-def address_of(value: str) -> str:
-    """The bare address in ``Name <addr>`` (or ``addr``), lower-cased; UsageError if none."""
-    from email.utils import parseaddr
-
-    _, addr = parseaddr(value)
-    return check_email(addr or value)
-
-
 def own_address(config: Mapping[str, Any]) -> str | None:
     """The configured From address, if any (mail-in drops mail from it: loops)."""
     table = config.get("smtp")
@@ -72,39 +61,6 @@ def own_address(config: Mapping[str, Any]) -> str | None:
         return address_of(table["from"])
     except UsageError:
         return None
-
-
-def value_problem(label: str, key: str, value: Any) -> str | None:
-    """What is wrong with ``value`` for the ``[smtp]`` key ``key``, as a sentence that
-    starts with ``label`` (how the caller names the key), or None. Checks one key at a
-    time; :func:`load` checks how the keys go together."""
-    if key in TEXT:
-        if not isinstance(value, str) or not value.strip():
-            return f"{label} must be a non-empty string"
-        if key in ("from", "reply_to"):
-            if any(ch in value for ch in "\r\n"):
-                return f"{label} must be one line"
-            try:
-                address_of(value.strip())
-            except UsageError:
-                return f"{label} {value.strip()!r} is not an email address"
-        elif key == "security" and value.strip() not in SECURITY:
-            return f"{label} must be one of {', '.join(SECURITY)}, not {value.strip()!r}"
-        elif key == "sendmail":
-            try:
-                shlex.split(value)
-            except ValueError as e:
-                return f"{label} is not a valid command: {e}"
-        return None
-    whole = isinstance(value, int) and not isinstance(value, bool)
-    if key == "port" and not (whole and 0 < value < 65536):
-        return f"{label} must be a number from 1 to 65535, not {value!r}"
-    if key == "max_attempts" and not (whole and 1 <= value <= 2**63 - 1):
-        return f"{label} must be a whole number of 1 or more, not {value!r}"
-    if key == "timeout" and (isinstance(value, bool) or not isinstance(value, (int, float))
-                             or not math.isfinite(value) or value <= 0):
-        return f"{label} must be a number of seconds above 0, not {value!r}"
-    return None
 
 
 def load(config: Mapping[str, Any], env: Mapping[str, str], where: str) -> MailSettings:
@@ -122,7 +78,7 @@ def load(config: Mapping[str, Any], env: Mapping[str, str], where: str) -> MailS
         raise ConfigError(f"{where}: unknown key(s) in [smtp]: {', '.join(unknown)}")
 
     for key, value in table.items():
-        problem = value_problem(f"[smtp] {key}", key, value)
+        problem = smtp_problem(f"[smtp] {key}", key, value)
         if problem is not None:
             raise ConfigError(f"{where}: {problem}")
 

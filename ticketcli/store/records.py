@@ -86,7 +86,7 @@ class HistoryEntry(Record):
 
 
 class TicketQuery(Record):
-    """Filters and order for :meth:`Store.list_tickets`; ``viewer`` limits what a
+    """Filters and order for :meth:`ListingSQL.list_tickets`; ``viewer`` limits what a
     customer sees. ``order`` gives the workflow's order of statuses and priorities
     so that sorting by them follows the workflow rather than the alphabet.
     Immutable: derive a variant with ``q._replace(...)``."""
@@ -106,7 +106,7 @@ class TicketQuery(Record):
     search: str | None = None
     sort: str = "id"
     descending: bool = True
-    limit: int | None = 100
+    limit: int | None = None
     viewer: User | None = None
     order: Mapping[str, Sequence[str]] = {}  # noqa: RUF012 (never mutated)
 

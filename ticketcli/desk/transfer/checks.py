@@ -20,10 +20,9 @@ from typing import Any
 
 from ...clock import iso, parse
 from ...errors import TicketError
-from ...text import CONTROL
+from ...text import check_email, has_control
 from ...workflow import ROLES, Workflow
-from ..people import check_email
-from ..tickets import DEFAULT_LIMITS, MAX_ID, Limits
+from ..checks import DEFAULT_LIMITS, MAX_ID, Limits
 from .records import (
     ATTACHMENT_KEYS,
     COMMENT_KEYS,
@@ -219,7 +218,7 @@ class Checker:
             title = ""
         elif len(title) > self.limits.title:
             p.append(f"a title is at most {self.limits.title} characters (got {len(title)})")
-        elif CONTROL(title):
+        elif has_control(title):
             p.append("title cannot contain control characters")
         description = get("description", "")
         if type(description) is not str or "\x00" in description or (

@@ -26,8 +26,8 @@ from ...store.bulk.session import (
     TicketRow,
 )
 from ...workflow import Workflow
+from ..checks import DEFAULT_LIMITS, Limits
 from ..people import require_admin
-from ..tickets import DEFAULT_LIMITS, Limits
 from .checks import ENCODE, Checker
 from .read import checked_records
 from .records import (

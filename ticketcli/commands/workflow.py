@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-import typer
-
 from ..desk import workflows as uc
 from ..errors import ConfigError
-from ..inputs import read_text
-from ..output import render_rows
+from ..output import check_format, render_rows
 from ..workflow import Workflow, format_duration, load, problems
-from . import FormatOption, check_format, context, sub_app
+from .inputs import read_text
 
-workflow_app = sub_app(
-    "The workflow every user and cron job follows: show, export, validate, import."
-)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Annotated, Any
+
+    import typer
+
+    from ..context import Context
+    from .params import FormatOption
+
 
 
 def _checked(c: Any, path: str) -> Workflow:
@@ -29,8 +30,7 @@ def _checked(c: Any, path: str) -> Workflow:
     return load(data, path)
 
 
-@workflow_app.command("show")
-def workflow_show(ctx: typer.Context, fmt: FormatOption = None) -> None:
+def workflow_show(c: Context, fmt: FormatOption = None) -> None:
     """Show the stored workflow: statuses with phase and labels, moves, replies, stale rules.
 
     \b
@@ -38,7 +38,6 @@ def workflow_show(ctx: typer.Context, fmt: FormatOption = None) -> None:
       ticketcli workflow show
       ticketcli workflow show --format json
     """
-    c = context(ctx)
     check_format(fmt)
     wf = c.store().workflow()
     if fmt in ("json", "jsonl"):
@@ -72,9 +71,8 @@ def workflow_show(ctx: typer.Context, fmt: FormatOption = None) -> None:
         c.out("\n".join(lines) + "\n")
 
 
-@workflow_app.command("export")
 def workflow_export(
-    ctx: typer.Context,
+    c: Context,
     file: Annotated[str | None, typer.Argument(metavar="[FILE]",
                                                help="Write here (default: stdout).")] = None,
 ) -> None:
@@ -85,22 +83,18 @@ def workflow_export(
       ticketcli workflow export > desk.toml
       ticketcli workflow export desk.toml
     """
-    from pathlib import Path
-
     from ..files import write_atomically
 
-    c = context(ctx)
     text = uc.to_toml(c.store().workflow())
     if file is None or file == "-":
         c.out(text)
     else:
-        write_atomically(Path(file), text)
+        write_atomically(file, text)
         c.say(f"Wrote {file}.")
 
 
-@workflow_app.command("validate")
 def workflow_validate(
-    ctx: typer.Context, file: Annotated[str, typer.Argument(metavar="FILE")]
+    c: Context, file: Annotated[str, typer.Argument(metavar="FILE")]
 ) -> None:
     """Check a workflow file; every problem is listed with its location (exit 78).
 
@@ -108,14 +102,12 @@ def workflow_validate(
     Examples:
       ticketcli workflow validate desk.toml
     """
-    c = context(ctx)
     wf = _checked(c, file)
     c.say(f"{file}: workflow {wf.name!r} is valid ({len(wf.statuses)} statuses).")
 
 
-@workflow_app.command("import")
 def workflow_import(
-    ctx: typer.Context,
+    c: Context,
     file: Annotated[str, typer.Argument(metavar="FILE")],
     map_: Annotated[
         list[str] | None,
@@ -133,7 +125,6 @@ def workflow_import(
       ticketcli workflow import desk.toml
       ticketcli workflow import desk.toml --map on_hold=pending
     """
-    c = context(ctx)
     wf = _checked(c, file)
     store = c.store()
     moved = uc.import_workflow(store, c.actor(), c.now_iso(), wf, uc.parse_mapping(map_ or []))

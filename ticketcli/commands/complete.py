@@ -2,30 +2,39 @@
 
 Completion runs the program on every Tab, so these read the database through
 a read-only connection (never creating or migrating it), use range scans on
-indexes only, and answer nothing rather than fail.
+indexes only, and answer nothing rather than fail. The database, config and
+acting person are the global options as click parsed them (their environment
+variables included), given to the run's context.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-import typer
+    import typer
 
-from .store import Store, User
-from .workflow import PRESETS
+    from ..context import Context
+    from ..store import Store, User
+
+
+def _context(ctx: typer.Context) -> Context:
+    from ..context import Context
+
+    root = ctx.find_root()
+    c = root.obj if isinstance(root.obj, Context) else Context()
+    params = root.params
+    c.configure(db=params.get("db"), config=params.get("config"), as_=params.get("as_"),
+                lang=None)
+    return c
 
 
 def _with_store(ctx: typer.Context, fn: Callable[[Store], list[str]]) -> list[str]:
-    from .context import Context
+    from ..store import Store
 
-    params = ctx.find_root().params
-    c = Context(
-        db_option=params.get("db") or os.environ.get("TICKETCLI_DB"),
-        config_option=params.get("config") or os.environ.get("TICKETCLI_CONFIG"),
-    )
     try:
-        store = Store.open_readonly(c.db_path)
+        store = Store.open_readonly(_context(ctx).db_path)
     except Exception:
         return []
     if store is None:
@@ -40,18 +49,13 @@ def _with_store(ctx: typer.Context, fn: Callable[[Store], list[str]]) -> list[st
 
 def _as_viewer(ctx: typer.Context, fn: Callable[[Store, User], list[str]]) -> list[str]:
     """``fn`` for the acting person (nothing for someone the desk does not know)."""
-    from . import config as cfg
-    from .context import Context
-
-    params = ctx.find_root().params
-    c = Context(config_option=params.get("config") or os.environ.get("TICKETCLI_CONFIG"),
-                as_option=params.get("as_") or os.environ.get("TICKETCLI_USER"))
+    from .. import config as cfg
 
     def find(store: Store) -> list[str]:
         try:
-            email = c.actor_email()
+            email = _context(ctx).actor_email()
         except Exception:
-            email = cfg.login_actor(os.environ)
+            email = cfg.login_actor()
         viewer = store.people.user_by_email(email.lower())
         return [] if viewer is None else fn(store, viewer)
 
@@ -60,8 +64,8 @@ def _as_viewer(ctx: typer.Context, fn: Callable[[Store, User], list[str]]) -> li
 
 def ticket_ids(ctx: typer.Context, incomplete: str) -> list[str]:
     """Ids of the tickets the acting person may see."""
-    return _as_viewer(ctx, lambda s, viewer: [str(i) for i in s.tickets.ids_starting(incomplete,
-                                                                           viewer)])
+    return _as_viewer(ctx, lambda s, viewer: [
+        str(i) for i in s.tickets.ids_starting(incomplete.lstrip("#"), viewer)])
 
 
 def statuses(ctx: typer.Context, incomplete: str) -> list[str]:
@@ -91,12 +95,14 @@ def assignees(ctx: typer.Context, incomplete: str) -> list[str]:
 
 
 def formats(incomplete: str) -> list[str]:
-    from .output import FORMATS
+    from ..output import FORMATS
 
     return [f for f in FORMATS if f.startswith(incomplete)]
 
 
 def presets(incomplete: str) -> list[str]:
+    from ..workflow import PRESETS
+
     return [p for p in PRESETS if p.startswith(incomplete)]
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-import typer
-
 from .. import config as cfg
 from ..errors import NotFound
-from . import context, sub_app
 
-config_app = sub_app("Read and edit the user config (TOML).")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Annotated, Any
+
+    import typer
+
+    from ..context import Context
+
 
 
 def _show(value: Any) -> str:
@@ -19,27 +21,23 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-@config_app.command("path")
-def config_path(ctx: typer.Context) -> None:
+def config_path(c: Context) -> None:
     """Print where the config file is (it may not exist yet).
 
     \b
     Examples:
       ticketcli config path
     """
-    c = context(ctx)
     c.out(f"{c.config_path}\n")
 
 
-@config_app.command("list")
-def config_list(ctx: typer.Context) -> None:
+def config_list(c: Context) -> None:
     """Print every setting as key=value.
 
     \b
     Examples:
       ticketcli config list
     """
-    c = context(ctx)
     lines = []
     for key, value in c.config.items():
         if isinstance(value, dict):
@@ -49,8 +47,7 @@ def config_list(ctx: typer.Context) -> None:
     c.out("".join(line + "\n" for line in lines))
 
 
-@config_app.command("get")
-def config_get(ctx: typer.Context, key: Annotated[str, typer.Argument(metavar="KEY")]) -> None:
+def config_get(c: Context, key: Annotated[str, typer.Argument(metavar="KEY")]) -> None:
     """Print one setting (exit 3 when it is not set).
 
     \b
@@ -58,7 +55,6 @@ def config_get(ctx: typer.Context, key: Annotated[str, typer.Argument(metavar="K
       ticketcli config get user
       ticketcli config get smtp.host
     """
-    c = context(ctx)
     try:
         value = cfg.get_value(c.config, key)
     except KeyError:
@@ -67,9 +63,8 @@ def config_get(ctx: typer.Context, key: Annotated[str, typer.Argument(metavar="K
     c.out(f"{_show(value)}\n")
 
 
-@config_app.command("set")
 def config_set(
-    ctx: typer.Context,
+    c: Context,
     key: Annotated[str, typer.Argument(metavar="KEY")],
     value: Annotated[str, typer.Argument(metavar="VALUE")],
 ) -> None:
@@ -99,13 +94,11 @@ def config_set(
       ticketcli config set language it
       ticketcli config set smtp.port 587
     """
-    c = context(ctx)
     cfg.check_key(key)
     cfg.update(c.config_path, key, cfg.parse_value(key, value))
 
 
-@config_app.command("unset")
-def config_unset(ctx: typer.Context, key: Annotated[str, typer.Argument(metavar="KEY")]) -> None:
+def config_unset(c: Context, key: Annotated[str, typer.Argument(metavar="KEY")]) -> None:
     """Remove a setting (the program then uses its default).
 
     A key the program does not read is not found (exit 3).
@@ -114,6 +107,5 @@ def config_unset(ctx: typer.Context, key: Annotated[str, typer.Argument(metavar=
     Examples:
       ticketcli config unset language
     """
-    c = context(ctx)
     cfg.check_key(key)
     cfg.update(c.config_path, key, None)

@@ -1,0 +1,73 @@
+"""Sharing a ticket: adding and removing participants, within the workflow's rule."""
+
+from __future__ import annotations
+
+from ..errors import PermissionDenied, UsageError
+from ..text import check_email
+from .people import find_user
+from .tickets import visible
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ..store import Store, Ticket, User
+    from ..workflow import Workflow
+
+
+def share(store: Store, actor: User, now: str, ticket_id: int, emails: Sequence[str],
+          *, remove: bool) -> list[tuple[str, bool]]:
+    """Add (or remove) participants; returns (email, changed) for each address."""
+    wf = store.workflow()
+    addresses = list(dict.fromkeys(check_email(e) for e in emails))
+    if not addresses:
+        raise UsageError("name at least one email to share with")
+    results: list[tuple[str, bool]] = []
+    with store.write():
+        ticket = visible(store, actor, ticket_id)
+        is_requester = actor.id == ticket.requester_id
+        for address in addresses:
+            user = find_user(store, address)
+            if remove:
+                if not (actor.staff or is_requester or user.id == actor.id):
+                    raise PermissionDenied(
+                        f"only staff, the requester or {address} may remove {address}"
+                    )
+                changed = store.tickets.remove_participant(ticket.id, user.id)
+                event = "unshared"
+            else:
+                if not (actor.staff or is_requester):
+                    raise PermissionDenied(
+                        f"only staff and the requester may share ticket {ticket.id}"
+                    )
+                _check_sharing_rule(store, wf, ticket, user)
+                changed = user.id != ticket.requester_id and store.tickets.add_participant(
+                    ticket.id, user.id, now
+                )
+                event = "shared"
+            if changed:
+                store.record(ticket.id, actor.id, now, event, detail={"user": user.email})
+                store.tickets.touch(ticket.id, now)
+            results.append((user.email, changed))
+    return results
+
+
+def _check_sharing_rule(store: Store, wf: Workflow, ticket: Ticket, user: User) -> None:
+    if wf.sharing != "organization":
+        return
+    if ticket.org_id is not None:
+        if user.org_id == ticket.org_id:
+            return
+        org = store.people.org_by_id(ticket.org_id)
+        if org is not None and org.manager_id == user.id:
+            return
+    if ticket.org_id is None:
+        raise PermissionDenied(
+            f"ticket {ticket.id} cannot be shared: its requester belongs to no organization, "
+            "and this workflow shares only with the members of the requester's organization "
+            "and its project manager"
+        )
+    raise PermissionDenied(
+        f"ticket {ticket.id} can be shared only with members of {ticket.organization} or its "
+        f"project manager; {user.email} is neither"
+    )
