@@ -219,6 +219,20 @@ class Context:
 
         return requested or ("table" if self.is_tty else PLAIN)
 
+    @property
+    def columns(self) -> int | None:
+        """How wide a table may be: ``COLUMNS``, then the terminal's own width; None
+        when neither is known (output to a file or a pipe)."""
+        raw = self.env.get("COLUMNS", "")
+        if raw.isascii() and raw.isdigit() and int(raw) > 0:
+            return int(raw)
+        if not self.is_tty:
+            return None
+        try:
+            return os.get_terminal_size(self.stdout.fileno()).columns or None
+        except (AttributeError, ValueError, OSError):
+            return None
+
     def out(self, text: str) -> None:
         if text:
             self.stdout.write(text)

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import os
 import stat
-from contextlib import contextmanager
 
 from .errors import ConfigError, TicketError, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
     from typing import IO, TypeVar
 
     T = TypeVar("T")
@@ -51,17 +50,24 @@ def read_small_file(path: str, what: str, error: type[TicketError] = ConfigError
     return data
 
 
-@contextmanager
-def reading(path: str, what: str) -> Iterator[None]:
+class reading:  # noqa: N801 (used as a function: ``with reading(path, what):``)
     """Failures to read the file a user named, as usage errors saying which and why."""
-    try:
-        yield
-    except FileNotFoundError:
-        raise UsageError(f"{what} {path} does not exist") from None
-    except PermissionError:
-        raise UsageError(f"{what} {path} is not readable: permission denied") from None
-    except OSError as e:
-        raise UsageError(f"cannot read {what} {path}: {e.strerror}") from None
+
+    def __init__(self, path: str, what: str) -> None:
+        self.path, self.what = path, what
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: object) -> None:
+        path, what = self.path, self.what
+        if isinstance(error, FileNotFoundError):
+            raise UsageError(f"{what} {path} does not exist") from None
+        if isinstance(error, PermissionError):
+            raise UsageError(f"{what} {path} is not readable: permission denied") from None
+        if isinstance(error, OSError):
+            raise UsageError(f"cannot read {what} {path}: {error.strerror}") from None
 
 
 def replace_file(path: str, fill: Callable[[IO[str]], T], *, parents: bool = False) -> T:

@@ -83,7 +83,6 @@ SYSEXITS_COMMANDS = frozenset({"mail-in"})
 
 def function(path: str) -> object:
     """The body of the command ``path`` (its module imported now)."""
-    import importlib
-
     module, name = COMMANDS[path]
-    return getattr(importlib.import_module(f"ticketcli.commands.{module}"), name)
+    package = __import__(f"ticketcli.commands.{module}", fromlist=[name])
+    return getattr(package, name)

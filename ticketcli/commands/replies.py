@@ -9,8 +9,6 @@ common code, else 1). Scripts call these in loops, so they start as fast as
 
 from __future__ import annotations
 
-from contextlib import nullcontext
-
 from ..desk import tickets
 from ..errors import ExitCode, TicketError, UsageError
 from .inputs import body_from, parse_ids, read_attachments
@@ -93,7 +91,7 @@ def comment(
                                internal=internal, status=status, files=files,
                                if_status=if_status, limits=c.limits)
 
-    with store.rehearsal() if dry_run else nullcontext():
+    with store.rehearsal(dry_run):
         return run_each(c, ids, act, dry_run=dry_run, done="commented")
 
 
@@ -138,7 +136,7 @@ def set_status(
         return tickets.set_status(store, actor, c.now_iso(), ticket_id, target,
                                   resolution=resolution, note=note, if_status=if_status)
 
-    with store.rehearsal() if dry_run else nullcontext():
+    with store.rehearsal(dry_run):
         return run_each(c, ids, act, dry_run=dry_run, done=_already(target, note, resolution))
 
 

@@ -181,7 +181,8 @@ def list_(
     fmt = c.format(fmt)
     columns = picked or (LIST_COLUMNS if fmt == "table" else MACHINE_COLUMNS)
     records = [pick(ticket_record(t), picked) for t in found]
-    c.out(render_rows(records, columns, fmt, lang=c.lang, wf=store.workflow()))
+    c.out(render_rows(records, columns, fmt, lang=c.lang, wf=store.workflow(),
+                      width=c.columns if fmt == "table" else None))
     if more:
         c.say(f"(showing the first {limit}; use --limit N or --limit 0 for more)")
 

@@ -125,9 +125,10 @@ class Store:
         """One ``BEGIN IMMEDIATE`` transaction (a savepoint inside one)."""
         return self.db.write()
 
-    def rehearsal(self) -> AbstractContextManager[None]:
-        """Inside, every write is done and checked in full, then rolled back (--dry-run)."""
-        return self.db.rehearsal()
+    def rehearsal(self, rehearsing: bool = True) -> AbstractContextManager[None]:
+        """Inside, every write is done and checked in full, then rolled back (--dry-run);
+        with ``rehearsing`` false, nothing changes (writes are real)."""
+        return self.db.rehearsal(rehearsing)
 
     def record(self, ticket_id: int, actor_id: int | None, at: str, event: str,
                from_status: str | None = None, to_status: str | None = None,

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from contextlib import contextmanager
 
 from ..errors import Busy, ConfigError, TicketError
 from .migrations import APPLICATION_ID, SCHEMA_VERSION
@@ -209,62 +208,16 @@ class Database:
 
     # -- transactions --------------------------------------------------------
 
-    @contextmanager
-    def write(self) -> Iterator[None]:
-        """One ``BEGIN IMMEDIATE`` transaction; rolled back on any error.
+    def write(self) -> _Transaction:
+        """One ``BEGIN IMMEDIATE`` transaction, rolled back on any error (a context
+        manager).
 
         Inside an open transaction it nests as a savepoint, so a use case can run
         within a larger one (mail-in: a new customer and their ticket together);
         the events recorded inside join the outer transaction's change set, or are
         dropped with the savepoint.
         """
-        c = self.conn
-        if c.in_transaction:
-            name = f"nested_{self._depth}"
-            mark = len(self._events)
-            self._depth += 1
-            c.execute(f"SAVEPOINT {name}")
-            try:
-                yield
-                c.execute(f"RELEASE {name}")
-            except BaseException:
-                if c.in_transaction:
-                    c.execute(f"ROLLBACK TO {name}")
-                    c.execute(f"RELEASE {name}")
-                del self._events[mark:]
-                raise
-            finally:
-                self._depth -= 1
-            return
-        if self.observers:
-            import time
-
-            asked = time.perf_counter()
-            self._begin_immediate()
-            began = time.perf_counter()
-        else:
-            self._begin_immediate()
-        self._events = []
-        try:
-            yield
-            if self._events:
-                events, self._events = self._events, []
-                self.on_commit(events)  # still inside the transaction
-            c.execute("ROLLBACK" if self._rehearsing else "COMMIT")
-        except sqlite3.Error as e:
-            if c.in_transaction:
-                c.execute("ROLLBACK")
-            raise translate(e, self.path) from None
-        except BaseException:
-            if c.in_transaction:
-                c.execute("ROLLBACK")
-            raise
-        finally:
-            self._events = []
-            if self.observers:
-                ended = time.perf_counter()
-                for observe in self.observers:
-                    observe(began - asked, ended - began)
+        return _Transaction(self)
 
     def record(self, ticket_id: int, actor_id: int | None, at: str, event: str,
                from_status: str | None = None, to_status: str | None = None,
@@ -293,10 +246,10 @@ class Database:
         (1-2 ms apart, the attempts missed a pause now and then, and the writer waited
         through two of its transactions).
         """
-        import random
         import time
 
         c = self.conn
+        low, high = LOCK_POLL
         deadline = time.monotonic() + self.busy_timeout
         c.execute("PRAGMA busy_timeout = 0")
         try:
@@ -310,20 +263,17 @@ class Database:
                         time.monotonic() >= deadline
                     ):
                         raise translate(e, self.path) from None
-                    time.sleep(random.uniform(*LOCK_POLL))
+                    # Jitter from the clock: writers polling together drift apart.
+                    time.sleep(low + (high - low) * (time.perf_counter_ns() % 997) / 997)
                 except sqlite3.Error as e:
                     raise translate(e, self.path) from None
         finally:
             c.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000):d}")
 
-    @contextmanager
-    def rehearsal(self) -> Iterator[None]:
-        """Inside, every write is done and checked in full, then rolled back (--dry-run)."""
-        self._rehearsing = True
-        try:
-            yield
-        finally:
-            self._rehearsing = False
+    def rehearsal(self, rehearsing: bool = True) -> _Rehearsal:
+        """Inside, every write is done and checked in full, then rolled back (--dry-run);
+        with ``rehearsing`` false, writes are real (a command's --dry-run off)."""
+        return _Rehearsal(self, rehearsing)
 
     def select_in(self, head: str, values: Sequence[Any], tail: str = "",
                   params: Sequence[Any] = ()) -> Iterator[Any]:
@@ -356,16 +306,12 @@ class Database:
 
     def workflow(self) -> Workflow:
         if self._workflow is None:
-            import json
-
-            from ..workflow import load
-
             raw = self.meta("workflow")
             if raw is None:
                 raise ConfigError(
                     f"database {self.path} has no workflow; run 'ticketcli init --preset NAME'"
                 )
-            self._workflow = load(json.loads(raw), "stored workflow")
+            self._workflow = _stored_workflow(raw)
         return self._workflow
 
     def has_workflow(self) -> bool:
@@ -376,3 +322,95 @@ class Database:
 
         self.set_meta("workflow", json.dumps(wf.to_dict(), ensure_ascii=False))
         self._workflow = wf
+
+
+
+def _stored_workflow(raw: str) -> Workflow:
+    """The workflow stored as JSON (checked when it was stored; built without checks)."""
+    import json
+
+    from ..workflow import from_stored
+
+    return from_stored(json.loads(raw))
+
+
+class _Transaction:
+    """:meth:`Database.write`: a transaction, or a savepoint inside one."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.savepoint: str | None = None
+        self.mark = 0
+        self.asked = self.began = 0.0
+
+    def __enter__(self) -> None:
+        db, c = self.db, self.db.conn
+        if c.in_transaction:
+            self.savepoint = f"nested_{db._depth}"
+            self.mark = len(db._events)
+            db._depth += 1
+            c.execute(f"SAVEPOINT {self.savepoint}")
+            return
+        if db.observers:
+            import time
+
+            self.asked = time.perf_counter()
+            db._begin_immediate()
+            self.began = time.perf_counter()
+        else:
+            db._begin_immediate()
+        db._events = []
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: object) -> None:
+        db, c = self.db, self.db.conn
+        if self.savepoint is not None:
+            db._depth -= 1
+            if kind is None:
+                c.execute(f"RELEASE {self.savepoint}")
+            else:
+                if c.in_transaction:
+                    c.execute(f"ROLLBACK TO {self.savepoint}")
+                    c.execute(f"RELEASE {self.savepoint}")
+                del db._events[self.mark:]
+            return
+        try:
+            if kind is None:
+                try:
+                    if db._events:
+                        events, db._events = db._events, []
+                        db.on_commit(events)  # still inside the transaction
+                    c.execute("ROLLBACK" if db._rehearsing else "COMMIT")
+                except BaseException:
+                    if c.in_transaction:
+                        c.execute("ROLLBACK")
+                    raise
+            elif c.in_transaction:
+                c.execute("ROLLBACK")
+        except sqlite3.Error as e:
+            raise translate(e, db.path) from None
+        finally:
+            db._events = []
+            if db.observers:
+                import time
+
+                ended = time.perf_counter()
+                for observe in db.observers:
+                    observe(self.began - self.asked, ended - self.began)
+        if isinstance(error, sqlite3.Error):
+            raise translate(error, db.path) from None
+
+
+class _Rehearsal:
+    """:meth:`Database.rehearsal`: writes inside are done in full, then rolled back."""
+
+    def __init__(self, db: Database, rehearsing: bool) -> None:
+        self.db = db
+        self.rehearsing = rehearsing
+
+    def __enter__(self) -> None:
+        self.before = self.db._rehearsing
+        self.db._rehearsing = self.rehearsing or self.before
+
+    def __exit__(self, *exc: object) -> None:
+        self.db._rehearsing = self.before

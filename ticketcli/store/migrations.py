@@ -9,9 +9,11 @@ this module only when a database needs creating or upgrading.
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Callable
+    from typing import Any
 
 APPLICATION_ID = 0x544B4354  # "TKCT": marks a file as a ticketcli database
 

@@ -6,7 +6,8 @@ printing. ``model`` holds what a workflow is and answers what it allows;
 ``documents`` reads and checks the documents that describe one.
 """
 
-from .documents import load, load_preset, problems
+from __future__ import annotations
+
 from .model import (
     INACTIVE_PHASES,
     LANGUAGES,
@@ -25,12 +26,40 @@ from .model import (
     Status,
     Workflow,
     format_duration,
+    from_stored,
     parse_duration,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+# Reading documents means checking them (documents imports re): loaded on first use.
+def load(data: dict[str, Any], source: str = "workflow") -> Workflow:
+    """Build a Workflow from a parsed TOML document or raise ConfigError."""
+    from .documents import load as checked
+
+    return checked(data, source)
+
+
+def load_preset(name: str) -> Workflow:
+    """One of the workflows shipped in ``ticketcli/presets``."""
+    from .documents import load_preset as preset
+
+    return preset(name)
+
+
+def problems(data: dict[str, Any]) -> list[str]:
+    """Every problem in a workflow document, each with its location."""
+    from .documents import problems as found
+
+    return found(data)
 
 __all__ = [
     "INACTIVE_PHASES", "LANGUAGES", "MAX_DURATION", "PHASES", "PRESETS", "REPLY_SIDES",
     "ROLES", "SHARING", "SIDES", "SIDE_NAMES", "SINCE", "Move", "ReplyRule", "StaleRule",
-    "Status", "Workflow", "format_duration", "load", "load_preset", "parse_duration",
+    "Status", "Workflow", "format_duration", "from_stored", "load", "load_preset",
+    "parse_duration",
     "problems",
 ]

@@ -4,11 +4,13 @@ open?", "what does a requester's reply do to a pending ticket?")."""
 
 from __future__ import annotations
 
-import re
-from typing import Any, NamedTuple
-
 from ..errors import Conflict, PermissionDenied, UsageError
+from ..record import Record
 from ..text import one_line
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 PHASES = ("new", "open", "pending", "hold", "solved", "closed", "cancelled")
 INACTIVE_PHASES = frozenset({"closed", "cancelled"})
@@ -28,7 +30,6 @@ SHARING = ("anyone", "organization")
 LANGUAGES = ("en", "it")
 PRESETS = ("standard", "service-desk", "care", "chat", "basic")
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 # Longer waits make no sense for a help desk, and overflow date arithmetic.
 MAX_DURATION = 100 * 365 * 86400
@@ -45,9 +46,10 @@ def parse_duration(value: object) -> int:
             raise ValueError(f"duration must not be negative: {value}")
         seconds = value
     elif isinstance(value, str):
-        m = _DURATION.match(value)
-        if m:
-            seconds = int(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+        text = value.strip()
+        number, unit = text[:-1].rstrip(), text[-1:]
+        if unit in _UNIT_SECONDS and number.isascii() and number.isdigit():
+            seconds = int(number) * _UNIT_SECONDS[unit]
     if seconds is None:
         raise ValueError(f"not a duration: {value!r} (use e.g. 14d, 36h, 2w)")
     if seconds > MAX_DURATION:
@@ -63,7 +65,7 @@ def format_duration(seconds: int) -> str:
     return f"{seconds}s"
 
 
-class Status(NamedTuple):
+class Status(Record):
     key: str
     phase: str
     final: bool
@@ -81,19 +83,19 @@ class Status(NamedTuple):
         return self.phase in RESOLVED_PHASES
 
 
-class Move(NamedTuple):
+class Move(Record):
     roles: frozenset[str]
     sources: frozenset[str]
     targets: frozenset[str]
 
 
-class ReplyRule(NamedTuple):
+class ReplyRule(Record):
     by: str
     statuses: frozenset[str]
     to: str
 
 
-class StaleRule(NamedTuple):
+class StaleRule(Record):
     sources: tuple[str, ...]
     after: int
     since: str
@@ -101,7 +103,7 @@ class StaleRule(NamedTuple):
     remind_after: int | None = None
 
 
-class Workflow(NamedTuple):
+class Workflow(Record):
     name: str
     description: str
     initial: str
@@ -274,3 +276,33 @@ class Workflow(NamedTuple):
                 rule["remind_after"] = format_duration(r.remind_after)
             data["stale"].append(rule)
         return data
+
+
+def from_stored(data: dict[str, Any]) -> Workflow:
+    """The workflow stored in a database (what :meth:`Workflow.to_dict` wrote, checked
+    when it was stored), built without checking it again: every command reads it."""
+    statuses = {
+        key: Status(key, spec["phase"], spec["final"], dict(spec["label"]))
+        for key, spec in data["statuses"].items()
+    }
+    stale = tuple(
+        StaleRule(tuple(r["from"]), parse_duration(r["after"]), r["since"], r["to"],
+                  parse_duration(r["remind_after"]) if "remind_after" in r else None)
+        for r in data["stale"]
+    )
+    return Workflow(
+        name=data["name"],
+        description=data["description"],
+        initial=data["initial"],
+        statuses=statuses,
+        moves=tuple(Move(frozenset(m["roles"]), frozenset(m["from"]), frozenset(m["to"]))
+                    for m in data["moves"]),
+        replies=tuple(ReplyRule(r["by"], frozenset(r["in"]), r["to"]) for r in data["replies"]),
+        stale=stale,
+        priorities=tuple(data["priorities"]),
+        default_priority=data["default_priority"],
+        resolutions=tuple(data["resolutions"]),
+        resolution_required=tuple(data["resolution_required"]),
+        sharing=data["sharing"],
+        allow_unregistered=data["allow_unregistered"],
+    )

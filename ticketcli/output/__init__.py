@@ -1,4 +1,5 @@
-"""One renderer for every format: table, json, jsonl, csv, tsv, ids.
+"""One renderer for every format: table, json, jsonl, csv, tsv, ids (tables in
+:mod:`.table`).
 
 Machine formats use keys and ISO-8601 UTC stamps; tables use labels in the
 user's language and compact local times. When stdout is not a terminal and no
@@ -7,15 +8,18 @@ format was asked for, rows come out tab-separated with no header.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from typing import Any
+from ..clock import local
+from ..errors import UsageError
+from .table import safe
 
-from .clock import local
-from .desk.tickets import Details
-from .errors import UsageError
-from .store import Ticket
-from .workflow import Workflow
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+    from ..desk.tickets import Details
+    from ..store import Ticket
+    from ..workflow import Workflow
 
 FORMATS = ("table", "json", "jsonl", "csv", "tsv", "ids")
 PLAIN = "plain"  # the non-terminal default: TSV without a header
@@ -128,12 +132,22 @@ def pick(record: dict[str, Any], fields: Sequence[str] | None) -> dict[str, Any]
     return record if fields is None else {f: record.get(f) for f in fields}
 
 
+def _json(value: Any, indent: int | None = None) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, indent=indent)
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
+        if not value:
+            return "{}" if isinstance(value, dict) else "[]"
+        import json
+
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)
 
@@ -145,14 +159,6 @@ def _tsv_cell(value: Any) -> str:
     )
 
 
-_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0, 9), 11, 12, *range(14, 32), *range(127, 160)]}
-
-
-def safe(text: str) -> str:
-    """Text for a terminal: control characters (escape sequences) shown, not obeyed."""
-    return text.translate(_CONTROL)
-
-
 def _table_cell(value: Any, key: str, wf: Workflow | None, lang: str) -> str:
     if key in ("status", "from", "to") and wf is not None and isinstance(value, str):
         status = wf.statuses.get(value)
@@ -160,18 +166,17 @@ def _table_cell(value: Any, key: str, wf: Workflow | None, lang: str) -> str:
     if key in TIME_KEYS and isinstance(value, str):
         return local(value)
     text = _cell(value)
-    if key == "title" and len(text) > 60:
-        text = text[:59] + "…"
     return " ".join(text.split()) if key != "id" else text
 
 
 def render_rows(records: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str, *,
-                lang: str = "en", wf: Workflow | None = None) -> str:
-    """Render a list of records; returns text ending in a newline, or '' for nothing."""
+                lang: str = "en", wf: Workflow | None = None, width: int | None = None) -> str:
+    """Render a list of records; returns text ending in a newline, or '' for nothing.
+    A table fits in ``width`` cells (the terminal's) when it is known."""
     if fmt == "json":
-        return json.dumps(list(records), ensure_ascii=False, indent=2) + "\n"
+        return _json(list(records), 2) + "\n"
     if fmt == "jsonl":
-        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+        return "".join(_json(r) + "\n" for r in records)
     if fmt == "ids":
         if "id" not in columns and not all("id" in r for r in records):
                     raise UsageError("--format ids needs the id field")
@@ -192,12 +197,14 @@ def render_rows(records: Sequence[dict[str, Any]], columns: Sequence[str], fmt: 
         return "".join(line + "\n" for line in lines)
     if not records:
         return ""
-    from tabulate import tabulate
+    from .table import clip, render
 
     headers = [HEADERS[lang].get(c, c) for c in columns]
     rows = [[_table_cell(r.get(c), c, wf, lang) for c in columns] for r in records]
-    table = tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
-    return safe(str(table)) + "\n"
+    flex = list(columns).index("title") if "title" in columns else None
+    if width is None and flex is not None:
+        rows = [[*r[:flex], clip(r[flex], 60), *r[flex + 1:]] for r in rows]
+    return render(headers, rows, columns=width, flex=flex)
 
 
 def render_details(d: Details, fmt: str, *, lang: str, wf: Workflow,
@@ -206,9 +213,9 @@ def render_details(d: Details, fmt: str, *, lang: str, wf: Workflow,
     if fields is not None and fmt in ("table", "csv", "tsv", PLAIN):
         return render_rows([record], fields, fmt, lang=lang, wf=wf)
     if fmt == "json":
-        return json.dumps(record, ensure_ascii=False, indent=2) + "\n"
+        return _json(record, 2) + "\n"
     if fmt == "jsonl":
-        return json.dumps(record, ensure_ascii=False) + "\n"
+        return _json(record) + "\n"
     if fmt in ("csv", "tsv", "ids", PLAIN):
         return render_rows([record], fields or MACHINE_COLUMNS, fmt)
     return safe(_details_table(d, lang, wf))
