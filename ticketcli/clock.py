@@ -35,10 +35,25 @@ def parse(value: str) -> datetime:
     return moment.astimezone(UTC)
 
 
+def from_stamp(stamp: str) -> datetime:
+    """A stored stamp (``FORMAT``) as a time; ValueError for anything else.
+
+    Read by hand: ``datetime.strptime`` imports ``_strptime``, which brings ``re``,
+    ``locale`` and ``calendar``."""
+    if (len(stamp) != 20 or stamp[4] != "-" or stamp[7] != "-" or stamp[10] != "T"
+            or stamp[13] != ":" or stamp[16] != ":" or stamp[19] != "Z"):
+        raise ValueError(f"not a stored time: {stamp!r}")
+    digits = (stamp[0:4], stamp[5:7], stamp[8:10], stamp[11:13], stamp[14:16], stamp[17:19])
+    if not all(d.isascii() and d.isdigit() for d in digits):
+        raise ValueError(f"not a stored time: {stamp!r}")
+    year, month, day, hour, minute, second = (int(d) for d in digits)
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+
+
 def local(stamp: str) -> str:
     """A stored UTC stamp as compact local time for tables."""
     try:
-        moment = datetime.strptime(stamp, FORMAT).replace(tzinfo=UTC)
+        moment = from_stamp(stamp)
     except (TypeError, ValueError):
         return stamp or ""
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")

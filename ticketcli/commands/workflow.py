@@ -41,9 +41,9 @@ def workflow_show(c: Context, fmt: FormatOption = None) -> None:
     check_format(fmt)
     wf = c.store().workflow()
     if fmt in ("json", "jsonl"):
-        import json
+        from ..jsontext import dumps
 
-        c.out(json.dumps(wf.to_dict(), ensure_ascii=False, indent=2 if fmt == "json" else None)
+        c.out(dumps(wf.to_dict(), indent=2 if fmt == "json" else None)
               + "\n")
         return
     records = [

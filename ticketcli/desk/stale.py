@@ -27,32 +27,38 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from datetime import timedelta
 
-from ..clock import FORMAT, iso
-from ..store import Event, Store
-from ..store.stale import StaleSQL
-from ..workflow import StaleRule
+from ..clock import FORMAT, from_stamp, iso
+from ..store import Event
 from .tickets import Change
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from datetime import datetime
+    from typing import Any, TypeVar
+
+    from ..store import Store
+    from ..store.stale import StaleSQL
+    from ..workflow import StaleRule
+
+    Item = TypeVar("Item", bound=tuple[Any, ...])  # a ticket id first
 
 BATCH = 1000  # most tickets one transaction moves
 CHUNK = 40  # tickets fetched and moved between two looks at the clock
 PAUSE = 0.002  # seconds between write batches
 MAX_HOLD = 0.022  # seconds one batch may hold the write lock, its commit included
-MIN_WORK = 0.005  # seconds of work a batch gets however slow commits are
+FIRST_COMMIT_GUESS = 0.0003  # seconds of commit a ticket costs, before one is measured
 CHECKPOINT_EVERY = 25  # batches: a WAL of some 5,000 tickets' pages
 
-Item = TypeVar("Item", bound=tuple[Any, ...])  # a ticket id first
-
-
-@dataclass
 class StaleReport:
-    changes: list[Change] = field(default_factory=list)
-    reminders: list[int] = field(default_factory=list)
+    """What a run changed (or, dry, would change): the moves and the reminded ids."""
+
+    def __init__(self) -> None:
+        self.changes: list[Change] = []
+        self.reminders: list[int] = []
 
 
 def close_stale(store: Store, now: datetime, *, dry_run: bool = False,
@@ -123,7 +129,7 @@ def _apply_rules(store: Store, sql: StaleSQL, now: datetime, dry_run: bool,
                 after = timedelta(seconds=rule.after)
                 store.record_many([
                     Event(ticket_id, None, stamp, "reminder", None, None,
-                          {"closes_at": (datetime.strptime(clock, FORMAT) + after).strftime(
+                          {"closes_at": (from_stamp(clock) + after).strftime(
                               FORMAT), "to": rule.to})
                     for ticket_id, clock in rows
                 ])
@@ -138,20 +144,23 @@ def _in_batches(sql: StaleSQL, dry_run: bool, budget: Callable[[], int],
 
     ``fetch(size, after_id)`` runs inside the transaction, so what it returns is
     still true when ``act`` runs; ``budget()`` says how many more tickets may be
-    acted on. A transaction ends after ``batch`` tickets or when its work has
-    taken MAX_HOLD less what its commit is expected to take; the next one picks
-    up after the last ticket acted on, after a pause that lets waiting writers in
-    (or a checkpoint, which lets them in too).
+    acted on. The history rows and messages of what a transaction changed are
+    written at its commit (its change set), so a transaction ends after ``batch``
+    tickets, or when its work so far plus the commit its tickets will cost would
+    take MAX_HOLD: what a ticket costs at commit is learnt from the transactions
+    before (the first one guesses high, so it is short). The next one picks up
+    after the last ticket acted on, after a pause that lets waiting writers in (or
+    a checkpoint, which lets them in too). Every transaction acts on one chunk at
+    least, so a run always gets on.
     """
     after_id = 0
     batches = 0
-    commit = 0.0  # how long a commit may take: the last one's, or half the estimate
+    per_ticket = FIRST_COMMIT_GUESS  # seconds of commit each ticket acted on costs
     while True:
         finished = False
         done = 0
         with nullcontext() if dry_run else sql.db.write():
             started = time.monotonic()
-            work = max(MIN_WORK, MAX_HOLD - commit)
             while True:
                 remaining = budget()
                 if remaining <= 0:
@@ -168,14 +177,16 @@ def _in_batches(sql: StaleSQL, dry_run: bool, budget: Callable[[], int],
                 if len(items) < size:
                     finished = True
                     break
-                if not dry_run and time.monotonic() - started > work:
+                spent = time.monotonic() - started
+                if not dry_run and spent + per_ticket * (done + size) > MAX_HOLD:
                     break
             worked = time.monotonic()
         if finished:
             return
         if dry_run:
             continue
-        commit = max(time.monotonic() - worked, commit / 2)
+        if done:
+            per_ticket = max((time.monotonic() - worked) / done, per_ticket / 2)
         batches += 1
         if batches % CHECKPOINT_EVERY == 0:
             sql.checkpoint()  # holds no write lock: others get theirs meanwhile

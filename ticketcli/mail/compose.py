@@ -11,13 +11,12 @@ and theirs to us.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 
-from ..clock import FORMAT
+from ..clock import from_stamp
 from ..store.outbox import OutboxMessage, ThreadEntry
 from .settings import MailSettings
 
@@ -66,7 +65,7 @@ def compose(row: OutboxMessage, settings: MailSettings, desk: str,
     if settings.reply_to:
         msg["Reply-To"] = settings.reply_to
     msg["Subject"] = " ".join(row.subject.split())
-    created = datetime.strptime(row.created_at, FORMAT).replace(tzinfo=UTC)
+    created = from_stamp(row.created_at)
     msg["Date"] = format_datetime(created)
     msg["Message-ID"] = message_id(desk, row.ticket_id, row.id, settings.domain)
     refs = references(row, earlier, desk, settings.domain)

@@ -31,8 +31,6 @@ This module must stay cheap to import: no ``email``, no ``smtplib``.
 
 from __future__ import annotations
 
-from . import templates
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -182,6 +180,8 @@ def _for_each(ms: MailSQL, kind: str, base: dict[str, Any], people: list[User],
 def rendered(store: Store, rows: Sequence[OutboxMessage]) -> list[OutboxMessage]:
     """The rows with their subject and body: as sent, or rendered now from the
     templates for those not taken by a sender yet."""
+    from . import templates
+
     wf = store.workflow()
     ms = store.mail
     out = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ..clock import local
 from ..errors import UsageError
+from ..jsontext import dumps
 from .table import safe
 
 TYPE_CHECKING = False
@@ -133,9 +134,7 @@ def pick(record: dict[str, Any], fields: Sequence[str] | None) -> dict[str, Any]
 
 
 def _json(value: Any, indent: int | None = None) -> str:
-    import json
-
-    return json.dumps(value, ensure_ascii=False, indent=indent)
+    return dumps(value, indent=indent)
 
 
 def _cell(value: Any) -> str:
@@ -144,11 +143,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
-        if not value:
-            return "{}" if isinstance(value, dict) else "[]"
-        import json
-
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        return dumps(value, sort_keys=True)
     return str(value)
 
 

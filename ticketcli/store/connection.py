@@ -318,20 +318,19 @@ class Database:
         return self.meta("workflow") is not None
 
     def set_workflow(self, wf: Workflow) -> None:
-        import json
+        from ..jsontext import dumps
 
-        self.set_meta("workflow", json.dumps(wf.to_dict(), ensure_ascii=False))
+        self.set_meta("workflow", dumps(wf.to_dict()))
         self._workflow = wf
 
 
 
 def _stored_workflow(raw: str) -> Workflow:
     """The workflow stored as JSON (checked when it was stored; built without checks)."""
-    import json
-
+    from ..jsontext import loads
     from ..workflow import from_stored
 
-    return from_stored(json.loads(raw))
+    return from_stored(loads(raw))
 
 
 class _Transaction:

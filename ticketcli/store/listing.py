@@ -9,8 +9,7 @@ from __future__ import annotations
 import sqlite3
 
 from .migrations import BLOCK_BITS
-from .records import SORT_KEYS, Ticket, TicketQuery, User
-from .stale import clock_column
+from .records import SORT_KEYS, Ticket, TicketQuery, User, clock_column
 from .tickets import TicketSQL
 
 TYPE_CHECKING = False
@@ -105,10 +104,12 @@ class ListingSQL:
         """The first page of a search in the default order (newest first), read from the
         full-text indexes in id order so that a common word costs no more than a rare
         one. None when the query is not of that shape."""
+        if not q.search or q.sort != "id" or not q.descending or not q.limit:
+            return None
         import re
 
-        words = re.findall(r"[^\W_]+", q.search or "")
-        if not words or q.sort != "id" or not q.descending or not q.limit:
+        words = re.findall(r"[^\W_]+", q.search)
+        if not words:
             return None
         match = self._match(words)
         where, params = self._where(q._replace(search=None))

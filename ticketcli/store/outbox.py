@@ -13,8 +13,7 @@ All SQL here is parameterized; no identifier is ever built from input.
 
 from __future__ import annotations
 
-import json
-
+from ..jsontext import dumps, loads
 from ..record import Record
 
 TYPE_CHECKING = False
@@ -73,13 +72,11 @@ class ThreadEntry(Record):
     message_id: str | None  # their message, as received
 
 
-# json.dumps(value, ensure_ascii=False, sort_keys=True), without a new encoder each time
-_dump = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 
 
 def _message(row: Sequence[Any]) -> OutboxMessage:
     values = list(row)
-    values[8] = json.loads(values[8] or "{}")
+    values[8] = loads(values[8] or "{}")
     return OutboxMessage(*values)
 
 
@@ -185,7 +182,7 @@ class MailSQL:
             "name, lang, kind, data, subject, body, state, attempts, next_attempt_at, "
             "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', '', 'pending', 0, ?, ?)",
             [(ticket_id, history_id, m.recipient_id, m.address, m.name, m.lang, m.kind,
-              _dump(m.data), now, now)
+              dumps(m.data, sort_keys=True), now, now)
              for history_id, ticket_id, m, now in messages],
         )
         return self.conn.total_changes - before

@@ -155,3 +155,11 @@ class ChangeSet(Record):
         for ev in self.events:
             found.setdefault(ev.ticket_id, []).append(ev)
         return found
+
+
+_CLOCKS = {"requester_activity": "activity_at", "status_change": "status_changed_at"}
+
+
+def clock_column(clock: str) -> str:
+    """The tickets column a stale rule's clock reads (any other name: the status change)."""
+    return _CLOCKS.get(clock, "status_changed_at")

@@ -12,6 +12,8 @@ from __future__ import annotations
 import sqlite3
 from contextlib import contextmanager
 
+from .records import clock_column
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -19,12 +21,6 @@ if TYPE_CHECKING:
 
     from .connection import Database
 
-_CLOCKS = {"requester_activity": "activity_at", "status_change": "status_changed_at"}
-
-
-def clock_column(clock: str) -> str:
-    """The tickets column a rule's stale clock reads (any other name: the status change)."""
-    return _CLOCKS.get(clock, "status_changed_at")
 
 
 class StaleSQL:

@@ -4,6 +4,7 @@ visibility rule."""
 from __future__ import annotations
 
 from ..errors import NotFound
+from ..jsontext import dumps, loads
 from ..record import Record
 from .people import USER_SQL
 from .records import Attachment, Comment, Event, HistoryEntry, Ticket, User
@@ -17,19 +18,12 @@ if TYPE_CHECKING:
 
 
 def _loads(text: str | None) -> Any:
-    """A JSON column's value; ``json`` (and the ``re`` it imports) only when there is
-    something in it."""
-    if not text or text == "{}":
-        return {}
-    import json
-
-    return json.loads(text)
+    """A JSON column's value ({} for none)."""
+    return loads(text) if text else {}
 
 
 def _dumps(value: Any) -> str:
-    import json
-
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return dumps(value, sort_keys=True)
 
 
 class TicketHead(Record):
