@@ -136,6 +136,17 @@ def build(db: Path, data: Dataset) -> float:
     return elapsed
 
 
+def compiled(env: dict[str, str], work: Path) -> dict[str, str]:
+    """``env`` for start-up runs from compiled bytecode, as an installed ticketcli runs
+    (pip compiles it at install): PYTHONDONTWRITEBYTECODE, which some shells and CI set,
+    would compile every module of a source tree on every start. The bytecode goes to a
+    folder of the bench's own (PYTHONPYCACHEPREFIX), never into the source tree."""
+    env = dict(env)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
+    return env
+
+
 def installation(env: dict[str, str]) -> str:
     """Which ticketcli the processes run, and whether it is installed editable."""
     import importlib.metadata
@@ -152,8 +163,8 @@ def installation(env: dict[str, str]) -> str:
     editable = bool(direct.get("dir_info", {}).get("editable"))
     finders = sorted(p.name for p in Path(sysconfig.get_paths()["purelib"]).glob("__editable__*"))
     how = "editable" if editable else "regularly (not editable)"
-    text = (f"Start-up runs {' '.join(cli_command())}, ticketcli from {code}; "
-            f"ticketcli {dist.version} is installed {how}")
+    text = (f"Start-up runs {' '.join(cli_command())}, ticketcli from {code}, from bytecode "
+            f"compiled once (PYTHONPYCACHEPREFIX); ticketcli {dist.version} is installed {how}")
     if finders:
         text += (f", and site-packages holds {', '.join(finders)}: every python start "
                  "runs its finder, the floor's included")
@@ -205,7 +216,7 @@ def startup(report: Report, work: Path, reps: int) -> None:
     config = work / "bench-config.toml"
     config.write_text('[smtp]\nfrom = "Bench desk <desk@bench.example>"\n'
                       'sendmail = "/bin/true"\n')
-    env = base_env()
+    env = compiled(base_env(), work)
     report.notes.append(installation(env))
     active = run(ticketcli(writes, "list", "--limit", "1", "--format", "ids"),
                  env=env)[1].stdout.decode().strip()

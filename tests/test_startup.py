@@ -1,10 +1,8 @@
-"""The commands scripts call in loops stay lean: heavy modules stay off the import
-path of show, list, open, comment and set-status (start-up time itself is measured
-by the benchmark)."""
+"""Commands stay lean: heavy modules stay off their import path (start-up time itself is
+measured by the benchmark, bench/probes.py)."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,46 +10,84 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, Desk
 
-# typer and click: the fast path runs these commands without them; dataclasses: it
-# imports inspect (ast, dis, tokenize), more than the rest of a show costs.
+# Typer and click: the fast path runs every plain command line without them; the rest
+# are libraries or standard modules a command pays for at every start (dataclasses
+# imports inspect: ast, dis, tokenize; json and typing import re).
 HEAVY = ["typer", "sqlite_utils", "rich", "pydantic", "click", "pluggy", "email", "smtplib",
-         "tabulate", "tomli_w", "csv", "hashlib", "dataclasses", "inspect"]
+         "tabulate", "tomli_w", "csv", "hashlib", "dataclasses", "inspect", "typing", "json",
+         "pathlib", "contextlib", "importlib", "tomllib", "locale"]
+# And re (with enum), which nothing on these paths needs: unless the interpreter loads
+# it before any code runs (an editable install's import hook does).
+LEAN = [*HEAVY, "re", "enum"]
 
 PROBE = """
-import json, sys
-sys.argv = ["ticketcli", *json.loads(sys.argv[1])]
+import sys
+sys.argv = ["ticketcli", *sys.argv[1:]]
 from ticketcli.__main__ import main
 try:
     main()
 except SystemExit:
     pass
-sys.stderr.write(json.dumps(sorted(sys.modules)))
+sys.stderr.write("\\n" + " ".join(sorted(sys.modules)))
 """
 
 
-def _modules_loaded(args: list[str], db: Path) -> set[str]:
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(["--db", str(db), *args])],
-        capture_output=True, text=True, cwd=ROOT, timeout=60,
-    )
-    loaded = json.loads(result.stderr.splitlines()[-1])
-    return {m.split(".")[0] for m in loaded}
+def _modules(args: list[str], db: Path | None = None) -> set[str]:
+    argv = ([] if db is None else ["--db", str(db), "--as", "admin@example.com"]) + args
+    result = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True,
+                            text=True, cwd=ROOT, timeout=60)
+    return {m.split(".")[0] for m in result.stderr.splitlines()[-1].split()}
 
 
-# Attachments need hashlib (their digest), and a change over many tickets may ask
-# on the terminal; the plain forms scripts loop over need neither.
-@pytest.mark.parametrize(
-    "args",
-    [["show", "1"], ["show", "1", "--format", "json"], ["list", "--limit", "20"],
-     ["list", "--format", "json"], ["list", "--search", "printer", "--format", "ids"],
-     ["open", "Printer on fire", "--body", "Smoke"], ["comment", "1", "Any news?"],
-     ["comment", "1", "--internal", "--body", "Supplier says Tuesday"],
-     ["set-status", "1", "open"], ["set-status", "1", "pending", "--if-status", "open"]],
-    ids=" ".join,
-)
+def _at_start() -> set[str]:
+    result = subprocess.run([sys.executable, "-c", "import sys; print(' '.join(sys.modules))"],
+                            capture_output=True, text=True, timeout=60, check=True)
+    return {m.split(".")[0] for m in result.stdout.split()}
+
+
+# The plain forms scripts loop over. Attachments need hashlib (their digest), and a
+# change over many tickets may ask on the terminal; these need neither.
+LOOPED = [["show", "1"], ["show", "1", "--format", "json"], ["list", "--limit", "20"],
+          ["list", "--format", "json"], ["list", "--search", "printer", "--format", "ids"],
+          ["open", "Printer on fire", "--body", "Smoke"], ["comment", "1", "Any news?"],
+          ["comment", "1", "--internal", "--body", "Supplier says Tuesday"],
+          ["set-status", "1", "open"], ["set-status", "1", "pending", "--if-status", "open"]]
+
+
+@pytest.mark.parametrize("args", LOOPED, ids=" ".join)
 def test_loop_commands_do_not_import_heavy_modules(desk: Desk, args: list[str]) -> None:
     desk.open("Printer on fire")
-    loaded = _modules_loaded(["--as", "admin@example.com", *args], desk.db)
+    loaded = _modules(args, desk.db)
     assert "ticketcli" in loaded
-    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+    avoidable = set(LEAN) - _at_start()
+    assert not loaded & avoidable, sorted(loaded & avoidable)
     assert desk.ticket(1)["title"] == "Printer on fire"
+
+
+# The other commands cron and scripts run often, with nothing to do.
+OTHERS = [["--version"], ["user", "list"], ["close-stale"], ["org", "list"],
+          ["notify", "list"], ["doctor"]]
+
+
+@pytest.mark.parametrize("args", OTHERS, ids=" ".join)
+def test_other_commands_do_not_load_typer(desk: Desk, args: list[str]) -> None:
+    loaded = _modules(args, desk.db)
+    assert "ticketcli" in loaded
+    heavy = {"typer", "click", "rich", "pydantic", "sqlite_utils", "email", "smtplib",
+             "tabulate", "dataclasses", "inspect"} - _at_start()
+    assert not loaded & heavy, sorted(loaded & heavy)
+
+
+def test_notify_send_with_nothing_to_send_loads_no_mail_machinery(desk: Desk,
+                                                                  tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[smtp]\nfrom = "Desk <desk@example.com>"\nhost = "127.0.0.1"\n')
+    desk.run("--config", str(config), "notify", "send")  # what the desk had queued
+    loaded = _modules(["--config", str(config), "notify", "send"], desk.db)
+    assert not loaded & ({"email", "smtplib", "ssl", "typer"} - _at_start())
+
+
+def test_a_table_on_a_terminal_loads_no_table_library(desk: Desk) -> None:
+    desk.open("Printer on fire")
+    loaded = _modules(["list", "--format", "table"], desk.db)
+    assert not loaded & ({"tabulate", "wcwidth", "re"} - _at_start())

@@ -52,8 +52,34 @@ def check_email(value: str) -> str:
 
 
 def address_of(value: str) -> str:
-    """The bare address in ``Name <addr>`` (or ``addr``), lower-cased; UsageError if none."""
+    """The bare address in ``Name <addr>`` (or ``addr``), lower-cased; UsageError if none.
+
+    The plain forms are read here; anything with quotes, comments or several
+    addresses goes to the email package's parser (which costs more to import)."""
+    text = value.strip()
+    if not any(ch in text for ch in '"(),\\'):
+        if "<" not in text and ">" not in text:
+            return check_email(text)
+        if text.endswith(">") and text.count("<") == 1 and text.count(">") == 1:
+            return check_email(text[text.index("<") + 1:-1])
     from email.utils import parseaddr
 
     _, addr = parseaddr(value)
     return check_email(addr or value)
+
+
+def words(text: str) -> list[str]:
+    """The runs of letters and digits in ``text`` (what a full-text index takes as its
+    words): the regular expression ``[^\\W_]+``, without ``re``."""
+    found: list[str] = []
+    start = -1
+    for i, ch in enumerate(text):
+        if ch.isalnum():
+            if start < 0:
+                start = i
+        elif start >= 0:
+            found.append(text[start:i])
+            start = -1
+    if start >= 0:
+        found.append(text[start:])
+    return found

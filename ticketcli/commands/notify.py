@@ -46,8 +46,7 @@ def send(
       ticketcli notify send --quiet --limit 200
       * * * * * ticketcli --db /srv/helpdesk.db notify send --quiet
     """
-    from ..clock import parse
-    from ..mail.sender import send_pending
+    from ..clock import iso, parse
     from ..mail.settings import load
 
     if limit is not None and limit < 0:
@@ -57,6 +56,12 @@ def send(
     settings = load(c.config, c.env, str(c.config_path))
     fixed = parse(now) if now is not None else None
     store = c.store()
+    if not store.mail.anything_due(iso(fixed or c.now())):
+        if not quiet:
+            c.say(f"notify send: 0 sent, 0 to retry, 0 failed (via {settings.where}).")
+        return
+    from ..mail.sender import send_pending
+
     report = send_pending(store, settings, (lambda: fixed) if fixed else c.clock, limit=limit)
     for outbox_id, error in report.errors.items():
         state = "failed" if outbox_id in report.failed else "will be retried"

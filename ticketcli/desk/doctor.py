@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-from dataclasses import dataclass
 
+from ..record import Record
 from ..store import Store
 from ..store.migrations import SCHEMA_VERSION
 
@@ -18,8 +18,7 @@ NETWORK_FS = {
 }
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(Record):
     name: str
     state: str  # ok, warn, fail
     detail: str

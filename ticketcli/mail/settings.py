@@ -15,21 +15,21 @@
 
 from __future__ import annotations
 
-import shlex
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
-
 from ..config import SMTP_KEYS as KNOWN
 from ..config import smtp_problem
 from ..errors import ConfigError, UsageError
+from ..record import Record
 from ..text import address_of
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
 
 
-@dataclass(frozen=True)
-class MailSettings:
+class MailSettings(Record):
     from_header: str  # as written: "Help desk <helpdesk@example.com>"
     from_email: str  # the bare address: envelope sender and Message-ID domain
     host: str | None = None
@@ -119,7 +119,12 @@ def load(config: Mapping[str, Any], env: Mapping[str, str], where: str) -> MailS
                 f"environment variable {password_env} (named by [smtp] password_env in "
                 f"{where}) is not set; export the SMTP password in it"
             )
-    argv = tuple(shlex.split(command)) if command else ()
+    if command:
+        import shlex
+
+        argv = tuple(shlex.split(command))
+    else:
+        argv = ()
     return MailSettings(
         from_header=sender, from_email=from_email, host=host, port=port, security=security,
         username=username, password=password, sendmail=argv, timeout=float(timeout),

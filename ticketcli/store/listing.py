@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from ..text import words as text_words
 from .migrations import BLOCK_BITS
 from .records import SORT_KEYS, Ticket, TicketQuery, User, clock_column
 from .tickets import TicketSQL
@@ -106,9 +107,7 @@ class ListingSQL:
         one. None when the query is not of that shape."""
         if not q.search or q.sort != "id" or not q.descending or not q.limit:
             return None
-        import re
-
-        words = re.findall(r"[^\W_]+", q.search)
+        words = text_words(q.search)
         if not words:
             return None
         match = self._match(words)
@@ -182,12 +181,14 @@ class ListingSQL:
         off, whose lower case is the tokenizer's; anything else, or a prefix of very
         many words, stays a prefix.
         """
-        import unicodedata
-
         quoted = ['"' + w.replace('"', '""') + '"' for w in words]
         # Accents off, as the tokenizer takes them off Latin letters (perché -> perche).
-        last = "".join(ch for ch in unicodedata.normalize("NFD", words[-1].lower())
-                       if not unicodedata.combining(ch))
+        last = words[-1].lower()
+        if not last.isascii():
+            import unicodedata
+
+            last = "".join(ch for ch in unicodedata.normalize("NFD", last)
+                           if not unicodedata.combining(ch))
         if last.isascii():
             above = last[:-1] + chr(ord(last[-1]) + 1)
             # Longer words only: the vocabulary reads each word's list to count it,
@@ -271,11 +272,9 @@ class ListingSQL:
     def _search_condition(self, text: str, viewer: User | None,
                           literal: bool = False) -> tuple[str, list[Any]]:
         """Whatever the user typed, as plain words: never query syntax, never an SQL error."""
-        import re
-
         # Words as the full-text tokenizer sees them (letters and digits), so each
         # is one token: every word whole, the last also as a prefix (type-ahead).
-        words = [] if literal else re.findall(r"[^\W_]+", text)
+        words = [] if literal else text_words(text)
         if not words:
             # Nothing word-like (only punctuation): fall back to a literal substring.
             escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -217,6 +217,12 @@ class MailSQL:
             params.append(limit)
         return [_message(r) for r in self.conn.execute(sql, params)]
 
+    def anything_due(self, now: str) -> bool:
+        """Whether a sender would find a message to take now (see :meth:`claim`)."""
+        return bool(self.db.one(
+            "SELECT 1 FROM outbox WHERE (state = 'pending' AND next_attempt_at <= ?) "
+            "OR (state = 'sending' AND lease_until <= ?) LIMIT 1", (now, now)))
+
     def counts(self) -> dict[str, int]:
         return {str(r[0]): int(r[1]) for r in self.conn.execute(
             "SELECT state, count(*) FROM outbox GROUP BY state")}
