@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from typing import Any, Self
 
     from ..workflow import Workflow
+    from .transaction import Rehearsal, Transaction
 
     PathLike = str | os.PathLike[str]
 
@@ -208,7 +209,7 @@ class Database:
 
     # -- transactions --------------------------------------------------------
 
-    def write(self) -> _Transaction:
+    def write(self) -> Transaction:
         """One ``BEGIN IMMEDIATE`` transaction, rolled back on any error (a context
         manager).
 
@@ -217,7 +218,9 @@ class Database:
         the events recorded inside join the outer transaction's change set, or are
         dropped with the savepoint.
         """
-        return _Transaction(self)
+        from .transaction import Transaction
+
+        return Transaction(self)
 
     def record(self, ticket_id: int, actor_id: int | None, at: str, event: str,
                from_status: str | None = None, to_status: str | None = None,
@@ -241,10 +244,9 @@ class Database:
         SQLite's own busy handler sleeps in growing steps (up to 100 ms) and only
         wins the lock if it wakes in the moment it is free, so a writer that
         commits and begins again at once (close-stale's batches) can starve it.
-        Polling takes a free lock promptly instead: at most a millisecond apart, so
-        that an attempt always falls inside close-stale's 2 ms pause between batches
-        (1-2 ms apart, the attempts missed a pause now and then, and the writer waited
-        through two of its transactions).
+        Polling takes a free lock promptly instead, at most half of close-stale's
+        pause between batches apart (LOCK_POLL), so an attempt always falls inside
+        one.
         """
         import time
 
@@ -270,10 +272,12 @@ class Database:
         finally:
             c.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000):d}")
 
-    def rehearsal(self, rehearsing: bool = True) -> _Rehearsal:
+    def rehearsal(self, rehearsing: bool = True) -> Rehearsal:
         """Inside, every write is done and checked in full, then rolled back (--dry-run);
         with ``rehearsing`` false, writes are real (a command's --dry-run off)."""
-        return _Rehearsal(self, rehearsing)
+        from .transaction import Rehearsal
+
+        return Rehearsal(self, rehearsing)
 
     def select_in(self, head: str, values: Sequence[Any], tail: str = "",
                   params: Sequence[Any] = ()) -> Iterator[Any]:
@@ -332,84 +336,3 @@ def _stored_workflow(raw: str) -> Workflow:
 
     return from_stored(loads(raw))
 
-
-class _Transaction:
-    """:meth:`Database.write`: a transaction, or a savepoint inside one."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self.savepoint: str | None = None
-        self.mark = 0
-        self.asked = self.began = 0.0
-
-    def __enter__(self) -> None:
-        db, c = self.db, self.db.conn
-        if c.in_transaction:
-            self.savepoint = f"nested_{db._depth}"
-            self.mark = len(db._events)
-            db._depth += 1
-            c.execute(f"SAVEPOINT {self.savepoint}")
-            return
-        if db.observers:
-            import time
-
-            self.asked = time.perf_counter()
-            db._begin_immediate()
-            self.began = time.perf_counter()
-        else:
-            db._begin_immediate()
-        db._events = []
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: object) -> None:
-        db, c = self.db, self.db.conn
-        if self.savepoint is not None:
-            db._depth -= 1
-            if kind is None:
-                c.execute(f"RELEASE {self.savepoint}")
-            else:
-                if c.in_transaction:
-                    c.execute(f"ROLLBACK TO {self.savepoint}")
-                    c.execute(f"RELEASE {self.savepoint}")
-                del db._events[self.mark:]
-            return
-        try:
-            if kind is None:
-                try:
-                    if db._events:
-                        events, db._events = db._events, []
-                        db.on_commit(events)  # still inside the transaction
-                    c.execute("ROLLBACK" if db._rehearsing else "COMMIT")
-                except BaseException:
-                    if c.in_transaction:
-                        c.execute("ROLLBACK")
-                    raise
-            elif c.in_transaction:
-                c.execute("ROLLBACK")
-        except sqlite3.Error as e:
-            raise translate(e, db.path) from None
-        finally:
-            db._events = []
-            if db.observers:
-                import time
-
-                ended = time.perf_counter()
-                for observe in db.observers:
-                    observe(self.began - self.asked, ended - self.began)
-        if isinstance(error, sqlite3.Error):
-            raise translate(error, db.path) from None
-
-
-class _Rehearsal:
-    """:meth:`Database.rehearsal`: writes inside are done in full, then rolled back."""
-
-    def __init__(self, db: Database, rehearsing: bool) -> None:
-        self.db = db
-        self.rehearsing = rehearsing
-
-    def __enter__(self) -> None:
-        self.before = self.db._rehearsing
-        self.db._rehearsing = self.rehearsing or self.before
-
-    def __exit__(self, *exc: object) -> None:
-        self.db._rehearsing = self.before

@@ -17,7 +17,7 @@ from typing import IO
 from ...errors import UsageError
 from ...store import Store, User
 from ...store.bulk import session as bulk
-from ...store.bulk.session import (
+from ...store.bulk.rows import (
     AttachmentRow,
     CommentRow,
     HistoryRow,

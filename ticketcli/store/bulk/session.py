@@ -6,23 +6,21 @@ database as it was. Rows go in with ``executemany`` in batches.
 
 Full-text indexing is the largest cost of an import. The FTS5 ``AFTER INSERT``
 triggers index one row per statement, and each firing opens a statement
-savepoint that makes FTS5 flush its pending terms into a new segment: measured
-on 200,000 tickets, triggers cost about 100 us a ticket, while indexing each
-batch with one ``INSERT INTO tickets_fts ... SELECT`` costs about 14 us; the
-per-status count trigger adds an upsert per row (1-2 us a ticket). So the
-session drops the insert triggers it knows (:data:`BATCH_TRIGGERS`: their
-stored SQL must be exactly what the migrations created) *inside* its
-transaction, does their work once per batch, and re-creates them from their
-stored SQL before ``COMMIT``. No other connection ever sees the schema without
-them: SQLite DDL is transactional, and a rollback (or a crash) restores them.
+savepoint that makes FTS5 flush its pending terms into a new segment, where one
+``INSERT INTO tickets_fts ... SELECT`` per batch indexes the batch at once (the
+per-status count trigger likewise costs an upsert per row). So the session
+drops the insert triggers it knows (:data:`BATCH_TRIGGERS`: their stored SQL
+must be exactly what the migrations created) *inside* its transaction, does
+their work once per batch, and re-creates them from their stored SQL before
+``COMMIT``. No other connection ever sees the schema without them: SQLite DDL
+is transactional, and a rollback (or a crash) restores them.
 
 For the same reason, when the tickets table is small at the start (a desk
 moving in), every secondary index but the unique ones is dropped in the
 transaction and built once at the end, with two sorting threads: sorting once
-is cheaper than inserting into them row by row (at 100,000 tickets about 4 us
-a ticket at the end; keeping the three on requester, assignee and organization
-alone cost 13 us). Foreign keys do not need them: they are immediate, so
-an insert looks up its parents by primary key, and an import deletes nothing.
+is cheaper than inserting into them row by row. Foreign keys do not need them:
+they are immediate, so an insert looks up its parents by primary key, and an
+import deletes nothing.
 
 That per-batch work is one long statement during which SQLite does not need
 Python, so it runs on a helper thread while the caller reads and checks the
@@ -31,26 +29,25 @@ other use of the connection.
 
 An import that at least doubles the desk (a desk moving in) then merges each
 full-text index into one segment (FTS5 ``optimize``): batch by batch it grew
-to several, and a search reads each word's list in every segment. At
-1,000,000 tickets this takes about 1.7 s and brings a common word's first page
-from 2.1 to 1.8 ms (20 newest: 1.3 to 0.95 ms). A smaller import leaves the
-merging to FTS5's own, which would otherwise rewrite the whole index for a few
-new tickets.
+to several, and a search reads each word's list in every segment. A smaller
+import leaves the merging to FTS5's own, which would otherwise rewrite the
+whole index for a few new tickets.
 
 FTS5's own merging (``automerge``) is paused while the import lasts and set
 back to what it was before ``COMMIT``: as segments came in it would merge them
-level by level, work that the closing merge does again in one pass (at
-1,000,000 tickets the import ran at 17,200 tickets/s instead of 14,500-16,500;
-the database's share alone of 100,000 went from 23,500 to 24,000-31,000 a
-second). A smaller import leaves a few more segments than usual, which the
-next writes merge as they always do.
+level by level, work that the closing merge does again in one pass. A smaller
+import leaves a few more segments than usual, which the next writes merge as
+they always do.
 
 A large import ends with ``ANALYZE tickets``, so the query planner knows how many
 tickets each status holds: without those statistics it takes the status index
-to be selective, and ``list`` reads every active ticket to sort them (94 ms at
-100,000 tickets) where walking the ids backwards takes 0.06 ms. Only the tickets
-table: with statistics on users too, the planner starts sorted listings from
-the users table and reads tickets in random order (190 ms instead of 40 ms).
+to be selective, and ``list`` reads every active ticket to sort them where
+walking the ids backwards costs next to nothing. Only the tickets table: with
+statistics on users too, the planner starts sorted listings from the users table
+and reads tickets in random order.
+
+What each of these measured, when it was chosen: bench/README.md ("Why the
+store is built as it is").
 """
 
 from __future__ import annotations
@@ -64,6 +61,15 @@ from typing import TYPE_CHECKING, Any
 from ...errors import Rollback
 from .. import Store, User
 from . import chunks, each_in
+from .rows import (
+    INSERT_SQL,
+    AttachmentRow,
+    CommentRow,
+    HistoryRow,
+    ParticipantRow,
+    PersonRow,
+    TicketRow,
+)
 
 if TYPE_CHECKING:
     import sqlite3
@@ -112,40 +118,6 @@ OPTIMIZE = (  # each full-text index merged into one segment
     "INSERT INTO tickets_fts(tickets_fts) VALUES ('optimize')",
     "INSERT INTO comments_fts(comments_fts) VALUES ('optimize')",
 )
-
-
-# Rows are plain tuples in column order (cheaper to build than named ones, and an
-# import builds millions of them).
-# (id, title, description, status, phase, priority, category, requester_id,
-#  assignee_id, org_id, resolution, fields, follow_up_of, created_at, updated_at,
-#  status_changed_at, activity_at, reminded_for)
-TicketRow = tuple[int, str, str, str, str, str, str | None, int, int | None, int | None,
-                  str | None, str, int | None, str, str, str, str, str | None]
-# (ticket_id, actor_id, at, event, from_status, to_status, detail)
-HistoryRow = tuple[int, int | None, str, str, str | None, str | None, str | None]
-# (id, ticket_id, author_id, body, internal, created_at)
-CommentRow = tuple[int, int, int, str, int, str]
-# (ticket_id, user_id, added_at)
-ParticipantRow = tuple[int, int, str]
-# (id, ticket_id, comment_id, uploader_id, name, size, sha256, content, created_at)
-AttachmentRow = tuple[int, int, int | None, int | None, str, int, str, bytes, str]
-# (email, name, role, org_id, created_at)
-PersonRow = tuple[str, str, str, int | None, str]
-
-_INSERT_SQL = {
-    "tickets": "INSERT INTO tickets(id, title, description, status, phase, priority, category, "
-    "requester_id, assignee_id, org_id, resolution, fields, follow_up_of, created_at, "
-    "updated_at, status_changed_at, activity_at, reminded_for) "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-    "history": "INSERT INTO history(ticket_id, actor_id, at, event, from_status, to_status, "
-    "detail) VALUES (?,?,?,?,?,?,?)",
-    "comments": "INSERT INTO comments(id, ticket_id, author_id, body, internal, created_at) "
-    "VALUES (?,?,?,?,?,?)",
-    "participants": "INSERT OR IGNORE INTO participants(ticket_id, user_id, added_at) "
-    "VALUES (?,?,?)",
-    "attachments": "INSERT INTO attachments(id, ticket_id, comment_id, uploader_id, name, "
-    "size, sha256, content, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
-}
 
 
 def _quote(name: str) -> str:
@@ -358,7 +330,7 @@ class ImportSession:
 
     def _insert(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
         if rows:
-            self.conn.executemany(_INSERT_SQL[table], rows)
+            self.conn.executemany(INSERT_SQL[table], rows)
 
     def set_follow_ups(self, pairs: Sequence[tuple[int, int]]) -> None:
         """(follow_up_of, ticket id) pairs."""
