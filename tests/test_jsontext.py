@@ -67,3 +67,4 @@ def test_neither_imports_json_or_re() -> None:
     run = [subprocess.run([sys.executable, "-c", c], capture_output=True, text=True,
                           check=True).stdout.split() for c in (before, code)]
     assert run[1] == run[0] and run[1][0] == "False"
+

@@ -37,12 +37,10 @@ def _float(value: float) -> str:
     return float.__repr__(value)
 
 
-class _Unsupported(Exception):
-    """A value json.dumps would treat specially: hand it to json.dumps."""
-
-
 def _encode(value: Any, out: list[str], indent: int | None, level: int,
-            sort_keys: bool) -> None:
+            sort_keys: bool) -> bool:
+    """Append ``value``'s JSON to ``out``; False for a value json.dumps treats specially
+    (handed to it whole)."""
     if isinstance(value, str):
         out.append(_string(value))
     elif value is None:
@@ -58,21 +56,22 @@ def _encode(value: Any, out: list[str], indent: int | None, level: int,
     elif isinstance(value, (list, tuple)) and type(value) in (list, tuple):
         if not value:
             out.append("[]")
-            return
+            return True
         inner = "" if indent is None else "\n" + " " * (indent * (level + 1))
         sep = ", " if indent is None else "," + inner
         out.append("[" + inner)
         for i, item in enumerate(value):
             if i:
                 out.append(sep)
-            _encode(item, out, indent, level + 1, sort_keys)
+            if not _encode(item, out, indent, level + 1, sort_keys):
+                return False
         out.append("]" if indent is None else "\n" + " " * (indent * level) + "]")
     elif type(value) is dict:
         if not value:
             out.append("{}")
-            return
+            return True
         if not all(type(k) is str for k in value):
-            raise _Unsupported
+            return False
         inner = "" if indent is None else "\n" + " " * (indent * (level + 1))
         sep = ", " if indent is None else "," + inner
         out.append("{" + inner)
@@ -81,18 +80,22 @@ def _encode(value: Any, out: list[str], indent: int | None, level: int,
             if i:
                 out.append(sep)
             out.append(_string(key) + ": ")
-            _encode(item, out, indent, level + 1, sort_keys)
+            if not _encode(item, out, indent, level + 1, sort_keys):
+                return False
         out.append("}" if indent is None else "\n" + " " * (indent * level) + "}")
     else:
-        raise _Unsupported
+        return False
+    return True
 
 
 def dumps(value: Any, *, indent: int | None = None, sort_keys: bool = False) -> str:
     """``json.dumps(value, ensure_ascii=False, indent=indent, sort_keys=sort_keys)``."""
     out: list[str] = []
     try:
-        _encode(value, out, indent, 0, sort_keys)
-    except (_Unsupported, RecursionError):
+        done = _encode(value, out, indent, 0, sort_keys)
+    except RecursionError:
+        done = False
+    if not done:
         import json
 
         return json.dumps(value, ensure_ascii=False, indent=indent, sort_keys=sort_keys)
