@@ -19,11 +19,6 @@ from conftest import ADMIN, AGENT, CUSTOMER, OTHER, Desk, dump, make_desk
 
 ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
-@pytest.fixture
-def tmp_path(shm_path: Path) -> Path:
-    return shm_path
-
-
 def future(days: float) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
 

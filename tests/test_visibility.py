@@ -21,11 +21,6 @@ SECRET = "Zanzibar"  # a word only internal notes contain
 PUNCT_SECRET = "%%##%%"  # only punctuation: exercises the non-word search path
 
 
-@pytest.fixture
-def tmp_path(shm_path: Path) -> Path:
-    return shm_path
-
-
 class Scene:
     """anna's ticket (with an internal note), bruno's ticket shared with anna, bruno's
     private ticket, and a staff ticket."""
