@@ -1,4 +1,5 @@
-"""The command contract (SPEC section 4), driven through the CLI on real database files.
+"""Every command as the README documents it (Commands, Output, Exit codes), driven through
+the CLI on real database files.
 
 One test (or a few) per command and option: what it prints on stdout, what it
 stores, and what `show` reports afterwards.

@@ -1,6 +1,7 @@
 """Fuzzing the CLI: random and hostile arguments for every command.
 
-Every run, whatever it is given, must keep the contract of SPEC section 4:
+Every run, whatever it is given, must keep the promise of the README's "Exit codes"
+section:
 
 * no traceback, and no "internal error" (the error boundary's last resort, which
   itself asks to be reported as a bug);
