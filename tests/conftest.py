@@ -190,8 +190,11 @@ class DeskTemplates:
             assert self.folder is not None
             root = self.folder / preset
             root.mkdir()
-            with pytest.MonkeyPatch.context() as mp:
+            with pytest.MonkeyPatch.context() as mp:  # as isolated_env has it
                 isolate_home(mp, root)
+                mp.setenv("LANG", "en_US.UTF-8")
+                for var in ("LC_ALL", "LC_MESSAGES"):
+                    mp.delenv(var, raising=False)
                 db = _build_desk(root / "desk.db", preset).db
             with closing(sqlite3.connect(db)) as con:
                 con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
