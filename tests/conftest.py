@@ -9,26 +9,51 @@ from __future__ import annotations
 import errno
 import json
 import os
+import secrets
 import shutil
 import sqlite3
+import stat
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+from ticketcli import clock, context
 from ticketcli.cli import app
+from ticketcli.config import default_config_path
+from ticketcli.store import connection, migrations
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = "admin@example.com"
 AGENT = "agent@example.com"
 CUSTOMER = "anna@example.com"
 OTHER = "bruno@example.com"
+
+
+SLOW_ELSEWHERE = {
+    # Tests in files kept by others that run for seconds: marked here.
+    "tests/test_bench_small.py::test_small_bench_runs_and_its_checks_pass",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``root`` skip unless the suite runs as root (as in CI)."""
+    for item in items:
+        if item.nodeid in SLOW_ELSEWHERE:
+            item.add_marker(pytest.mark.slow)
+    if os.geteuid() == 0:
+        return
+    for item in items:
+        marker = item.get_closest_marker("root")
+        if marker is not None:
+            why = marker.args[0] if marker.args else "it changes the system"
+            item.add_marker(pytest.mark.skip(reason=f"needs root: {why}; CI runs it as root"))
 
 
 @pytest.fixture
@@ -124,15 +149,96 @@ class Desk:
         return str(self.ticket(ticket_id)["status"])
 
 
-def make_desk(tmp_path: Path, preset: str = "standard", name: str = "desk.db") -> Desk:
-    """A desk with an admin, an agent and two customers in organization Acme."""
-    d = Desk(tmp_path / name)
+def _build_desk(db: Path, preset: str) -> Desk:
+    """The five commands a new desk takes: init, one organization, three people."""
+    d = Desk(db)
     d.run("init", "--preset", preset, as_=None)
     d.run("org", "add", "Acme")
     d.run("user", "add", AGENT, "--role", "agent", "--name", "Agnese Agente")
     d.run("user", "add", CUSTOMER, "--org", "Acme", "--name", "Anna")
     d.run("user", "add", OTHER, "--name", "Bruno")
     return d
+
+
+_REAL_UTCNOW = clock.utcnow
+_SCHEMA_VERSION = migrations.SCHEMA_VERSION
+
+
+class DeskTemplates:
+    """One desk per preset, built by :func:`_build_desk` once per session; :func:`make_desk`
+    copies it. A desk whose build could come out differently (a fake clock, a patched
+    schema, ticketcli variables or a user config in the environment) is built afresh."""
+
+    def __init__(self) -> None:
+        self.folder: Path | None = None
+        self.built: dict[str, Path] = {}
+
+    def usable(self) -> bool:
+        return (
+            self.folder is not None
+            and context.utcnow is clock.utcnow is _REAL_UTCNOW
+            and len(migrations.MIGRATIONS) == migrations.SCHEMA_VERSION == _SCHEMA_VERSION
+            and connection.SCHEMA_VERSION == _SCHEMA_VERSION
+            and not any(var in os.environ for var in TICKETCLI_VARS)
+            and os.environ.get("LANG") == "en_US.UTF-8"
+            and not any(var in os.environ for var in ("LC_ALL", "LC_MESSAGES"))
+            and not os.path.lexists(default_config_path(os.environ))
+        )
+
+    def template(self, preset: str) -> Path:
+        if preset not in self.built:
+            assert self.folder is not None
+            root = self.folder / preset
+            root.mkdir()
+            with pytest.MonkeyPatch.context() as mp:  # as isolated_env has it
+                isolate_home(mp, root)
+                mp.setenv("LANG", "en_US.UTF-8")
+                for var in ("LC_ALL", "LC_MESSAGES"):
+                    mp.delenv(var, raising=False)
+                db = _build_desk(root / "desk.db", preset).db
+            with closing(sqlite3.connect(db)) as con:
+                con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            for suffix in ("-wal", "-shm", "-journal"):
+                assert not Path(f"{db}{suffix}").exists(), f"{db}{suffix} left behind"
+            self.built[preset] = db
+        return self.built[preset]
+
+    def copy(self, preset: str, db: Path) -> None:
+        """The template of ``preset`` as a new file ``db``: same mode, its own desk id."""
+        template = self.template(preset)
+        with open(template, "rb") as src:
+            fd = os.open(db, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with open(fd, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        os.chmod(db, stat.S_IMODE(os.stat(template).st_mode))
+        # Every new desk draws its own id to mark its Message-IDs (see the migrations).
+        with closing(sqlite3.connect(db)) as con, con:
+            con.execute("UPDATE meta SET value = ? WHERE key = 'mail_desk_id'",
+                        [secrets.token_hex(5)])
+
+
+DESK_TEMPLATES = DeskTemplates()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _desk_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeskTemplates]:
+    DESK_TEMPLATES.folder = tmp_path_factory.mktemp("desk-templates")
+    yield DESK_TEMPLATES
+    DESK_TEMPLATES.folder = None
+    DESK_TEMPLATES.built.clear()
+
+
+def make_desk(tmp_path: Path, preset: str = "standard", name: str = "desk.db") -> Desk:
+    """A desk with an admin, an agent and two customers in organization Acme.
+
+    A copy of the session's template for ``preset`` when that gives the same desk as
+    building it here (see :class:`DeskTemplates`); else built with the five commands."""
+    db = tmp_path / name
+    taken = any(os.path.lexists(f"{db}{suffix}") for suffix in ("", "-wal", "-shm", "-journal"))
+    if taken or not tmp_path.is_dir() or not DESK_TEMPLATES.usable():
+        return _build_desk(db, preset)
+    DESK_TEMPLATES.copy(preset, db)
+    return Desk(db)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The command contract (SPEC section 4), driven through the CLI on real database files.
+"""Every command as the README documents it (Commands, Output, Exit codes), driven through
+the CLI on real database files.
 
 One test (or a few) per command and option: what it prints on stdout, what it
 stores, and what `show` reports afterwards.
@@ -18,11 +19,6 @@ import pytest
 from conftest import ADMIN, AGENT, CUSTOMER, OTHER, Desk, dump, make_desk
 
 ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
-
-@pytest.fixture
-def tmp_path(shm_path: Path) -> Path:
-    return shm_path
-
 
 def future(days: float) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -12,11 +12,6 @@ from conftest import ADMIN, AGENT, CUSTOMER, OTHER, Desk, dump
 from ticketcli.store.migrations import SCHEMA_VERSION
 
 
-@pytest.fixture
-def tmp_path(shm_path: Path) -> Path:
-    return shm_path
-
-
 def fails(desk: Desk, *args: str, code: int, as_: str | None = ADMIN,
           input: bytes | str | None = None, env: dict[str, str] | None = None) -> str:
     """Run a command that must fail cleanly and change nothing; return its stderr."""

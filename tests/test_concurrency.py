@@ -34,6 +34,8 @@ from typing import Any
 import pytest
 from conftest import ADMIN, AGENT, CUSTOMER, OTHER, ROOT, make_desk, run_cli
 
+pytestmark = pytest.mark.slow
+
 TESTS = Path(__file__).resolve().parent
 FAR_FUTURE = "2099-01-01T00:00:00Z"  # every solved ticket is stale by then
 OLD = "2020-01-01T00:00:00Z"

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
+import pytest
 from conftest import ADMIN, AGENT, CUSTOMER, ROOT, make_desk, run_cli
 from test_concurrency import (
     FAR_FUTURE,
@@ -35,6 +36,8 @@ from test_concurrency import (
     seed_tickets,
     spawn,
 )
+
+pytestmark = pytest.mark.slow
 
 STALE_PER_ROUND = 5000
 

@@ -12,9 +12,10 @@ what does work for root, all checked on the CI machine type:
 * a small tmpfs mounted by the test (disk full), remounted read-only (read-only media);
 * ``setpriv --bounding-set -dac_override,-dac_read_search``: root without the
   capabilities that bypass file modes, so ``chmod 444`` / ``chmod 555`` apply as they
-  do for an ordinary user.
+  do for an ordinary user (for whom they apply anyway).
 
-None of these is optional: if the machine does not allow them, the test errors out.
+The first two need root: those tests are marked ``root`` and skip for anyone else; as
+root none of it is optional (if the machine does not allow it, the test errors out).
 Mounts and immutable flags are undone in ``finally`` blocks.
 """
 
@@ -49,6 +50,8 @@ from conftest import (
 )
 
 from ticketcli.store.migrations import APPLICATION_ID, SCHEMA_VERSION
+
+pytestmark = pytest.mark.slow
 
 FAR_FUTURE = "2099-01-01T00:00:00Z"
 NO_DAC = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
@@ -264,6 +267,7 @@ def desk_wf(tmp_path: Path) -> tuple[Desk, Path]:
     return desk, wf
 
 
+@pytest.mark.root("chattr +i")
 @pytest.mark.parametrize("args", WRITES, ids=_ids)
 def test_immutable_database_file_refuses_writes(desk_wf: tuple[Desk, Path],
                                                 args: list[str]) -> None:
@@ -281,6 +285,7 @@ def test_immutable_database_file_refuses_writes(desk_wf: tuple[Desk, Path],
     assert dump(desk.db) != before
 
 
+@pytest.mark.root("chattr +i")
 @pytest.mark.parametrize("args", READS, ids=_ids)
 def test_immutable_database_file_still_reads(desk_wf: tuple[Desk, Path],
                                              args: list[str]) -> None:
@@ -315,12 +320,15 @@ def test_chmod_444_database_refuses_writes_and_still_reads(desk_wf: tuple[Desk, 
 
 def test_unreadable_database_file(desk_wf: tuple[Desk, Path]) -> None:
     desk, _ = desk_wf
+    before = files(desk.db.parent)  # read while the test itself may still read it
     desk.db.chmod(0o000)
-    before = files(desk.db.parent)
-    for args in (["list"], ["open", "x"], ["doctor"]):
-        result = cli("--db", str(desk.db), "--as", ADMIN, *args, no_dac=True)
-        assert result.returncode == 1, (args, result.returncode, result.stderr)
-        assert "permission" in words(error_line(result.stderr))
+    try:
+        for args in (["list"], ["open", "x"], ["doctor"]):
+            result = cli("--db", str(desk.db), "--as", ADMIN, *args, no_dac=True)
+            assert result.returncode == 1, (args, result.returncode, result.stderr)
+            assert "permission" in words(error_line(result.stderr))
+    finally:
+        desk.db.chmod(0o600)
     assert files(desk.db.parent) == before
 
 
@@ -351,6 +359,7 @@ def _check_read_only_directory(desk: Desk, run: Any) -> None:
     assert files(folder) == before, "the read-only directory changed"
 
 
+@pytest.mark.root("mounts a tmpfs")
 def test_read_only_mount(tmp_path: Path) -> None:
     with tmpfs(tmp_path / "mnt", "4m") as mnt:
         desk = seeded_desk(mnt)
@@ -366,6 +375,7 @@ def test_read_only_mount(tmp_path: Path) -> None:
         assert ticket_count(desk.db, "immutable=1") == 2
 
 
+@pytest.mark.root("chattr +i")
 def test_immutable_directory(tmp_path: Path) -> None:
     folder = tmp_path / "desk"
     folder.mkdir()
@@ -411,6 +421,7 @@ def _full_disk_writes(desk: Desk) -> list[list[str]]:
             ["open", "Small"], ["user", "add", "new@example.com"]]
 
 
+@pytest.mark.root("mounts a tmpfs")
 def test_disk_full_while_the_database_is_in_use(tmp_path: Path) -> None:
     """Another process has the database open (its -wal and -shm exist) when the disk fills."""
     with tmpfs(tmp_path / "mnt", "2m") as mnt:
@@ -437,6 +448,7 @@ def test_disk_full_while_the_database_is_in_use(tmp_path: Path) -> None:
         desk.open("Room again")  # usable once there is space
 
 
+@pytest.mark.root("mounts a tmpfs")
 def test_disk_full_with_the_database_closed(tmp_path: Path) -> None:
     """The disk fills while nobody has the database open: SQLite cannot even create its
     -shm file. The error must still say what is wrong (no space), and nothing is lost."""
@@ -466,6 +478,7 @@ def test_disk_full_with_the_database_closed(tmp_path: Path) -> None:
         desk.open("Room again")
 
 
+@pytest.mark.root("mounts a tmpfs")
 def test_new_database_on_a_full_disk(tmp_path: Path) -> None:
     with tmpfs(tmp_path / "mnt", "1m") as mnt:
         fill(mnt)

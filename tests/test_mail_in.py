@@ -319,6 +319,7 @@ def test_busy_database_is_a_temporary_failure(desk: Desk) -> None:
     assert desk.ticket(1)["comments"][-1]["body"] == "wait for it"
 
 
+@pytest.mark.slow
 def test_huge_attachments_are_skipped_with_a_note(desk: Desk) -> None:
     big = bytes(random.Random(1).getrandbits(8) for _ in range(1024)) * (26 * 1024 + 1)
     small = b"0123456789" * 300_000

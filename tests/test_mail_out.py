@@ -365,6 +365,7 @@ def test_temporary_refusals_back_off_then_fail(desk: Desk, smtp: Server,
         [CUSTOMER, OTHER, "ok@example.com"])
 
 
+@pytest.mark.slow
 def test_concurrent_senders_never_send_a_message_twice(tmp_path: Path, smtp: Server) -> None:
     desk = make_desk(tmp_path)
     config = write_config(tmp_path / "c.toml", smtp.port)

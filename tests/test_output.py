@@ -23,11 +23,6 @@ TICKET_KEYS = ("id", "title", "status", "phase", "priority", "category", "reques
 FORMATS = ("table", "json", "jsonl", "csv", "tsv", "ids")
 TRICKY_TITLE = 'Comma, "quotes" and ünïcödé 🖨️'
 
-@pytest.fixture
-def tmp_path(shm_path: Path) -> Path:
-    return shm_path
-
-
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Desk, dict[str, int]]]:
     """A desk with a few tickets in different states; tests must not change it."""

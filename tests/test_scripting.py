@@ -17,11 +17,6 @@ import tomli_w
 from conftest import AGENT, CUSTOMER, OTHER, ROOT, Desk
 
 
-@pytest.fixture
-def tmp_path(shm_path: Path) -> Path:
-    return shm_path
-
-
 def ids(desk: Desk, *args: str) -> list[int]:
     out = desk.run("list", *args, "--format", "ids").stdout
     return [int(x) for x in out.split()]

@@ -1,4 +1,5 @@
-"""Each preset walked end to end through the CLI, as its seed document tells the story.
+"""Each preset walked end to end through the CLI: the life of its tickets as the README's
+"Workflows" section describes it.
 
 The clock of every command is a fake one the test moves forward, so the idle
 times that close-stale measures are exact; ``close-stale --now`` names the
@@ -83,7 +84,7 @@ def refused(result: Any, *words: str) -> None:
         assert w in message, (w, message)
 
 
-# -- standard (seed 003): triage, work, solve, close for good ------------------------
+# -- standard: triage, work, solve, close for good ------------------------
 
 
 def test_standard_requester_closes_a_solved_ticket(desk_at: Callable[[str], Desk],
@@ -195,7 +196,7 @@ def test_standard_dry_run_changes_nothing(desk_at: Callable[[str], Desk], clock:
     assert d.status(tid) == "solved"
 
 
-# -- service-desk (seed 002): registered users, organizations, resolutions ----------------
+# -- service-desk: registered users, organizations, resolutions ----------------
 
 
 def test_service_desk_accepts_registered_users_only(desk_at: Callable[[str], Desk]) -> None:
@@ -301,7 +302,7 @@ def test_service_desk_cancelled_is_final(desk_at: Callable[[str], Desk]) -> None
     refused(comment(d, tid, "Why?", as_=CUSTOMER, expect=5), "--follow-up")
 
 
-# -- care (seed 000): customer replies always reopen; silence closes --------------------------
+# -- care: customer replies always reopen; silence closes --------------------------
 
 
 def test_care_customer_reply_puts_it_back_in_work(desk_at: Callable[[str], Desk]) -> None:
@@ -391,7 +392,7 @@ def test_init_refuses_stale_time_without_stale_rules(tmp_path: Path) -> None:
             "no stale rule")
 
 
-# -- chat (seed 004): replies flip open and pending; never closed automatically -------------------
+# -- chat: replies flip open and pending; never closed automatically -------------------
 
 
 def test_chat_replies_flip_the_status(desk_at: Callable[[str], Desk], clock: Clock) -> None:
@@ -438,7 +439,7 @@ def test_chat_spam_is_closed_by_staff(desk_at: Callable[[str], Desk]) -> None:
     assert [x["id"] for x in d.json("list", "--all")] == [tid]
 
 
-# -- basic (seed 001): in progress until staff close it ---------------------------------------
+# -- basic: in progress until staff close it ---------------------------------------
 
 
 def test_basic_severity_and_staff_only_moves(desk_at: Callable[[str], Desk],

@@ -1,4 +1,5 @@
-"""Roles and visibility (SPEC section 3), enforced for every command and every format.
+"""Roles and visibility (the README's "People and visibility"), enforced for every command
+and every format.
 
 Customers see only the tickets they requested or were shared into, never internal
 notes (nor anything attached to them); agents see and work everything; admins also
@@ -19,11 +20,6 @@ from ticketcli.cli import app
 FORMATS = ("table", "json", "jsonl", "csv", "tsv", "ids")
 SECRET = "Zanzibar"  # a word only internal notes contain
 PUNCT_SECRET = "%%##%%"  # only punctuation: exercises the non-word search path
-
-
-@pytest.fixture
-def tmp_path(shm_path: Path) -> Path:
-    return shm_path
 
 
 class Scene:

@@ -1,8 +1,9 @@
-"""The workflow engine, checked against tables written by hand from SPEC.md and the seeds.
+"""The workflow engine, checked against tables written by hand from the README's
+"Workflows" section and what each preset is for.
 
 Nothing here is derived from the engine: every allowed move, reply rule, stale
 rule, phase, label and priority of each preset is spelled out below, so a
-preset or engine change that breaks what a seed describes makes a test fail.
+preset or engine change that breaks the documented behaviour makes a test fail.
 """
 
 from __future__ import annotations

@@ -8,9 +8,10 @@ through, never replaced. Real processes: the fast path (``python -m ticketcli``)
 Typer app without it (``ticketcli.cli.main``), with and without ``PYTHONUNBUFFERED``.
 
 As in test_env_faults.py (CI runs as root): a small tmpfs mounted by the test is a full
-disk; ``setpriv`` without the capabilities that bypass file modes makes ``chmod 555``
-apply. No device is ever given to ticketcli as a path: the "device" cases use a FIFO of
-the test's own, and ``/dev/full`` is only ever the stdout a test opens for the child.
+disk (those tests are marked ``root``); ``setpriv`` without the capabilities that bypass
+file modes makes ``chmod 555`` apply to root too. No device is ever given to ticketcli as
+a path: the "device" cases use a FIFO of the test's own, and ``/dev/full`` is only ever
+the stdout a test opens for the child.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from pathlib import Path
 
 import pytest
 from conftest import ADMIN, ROOT, Desk, fill, make_desk, tmpfs
+
+pytestmark = pytest.mark.slow
 
 NO_DAC = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
 FAST = [sys.executable, "-m", "ticketcli"]
@@ -130,6 +133,7 @@ def test_read_only_directory_is_an_error_and_changes_nothing(db: Path, tmp_path:
     assert entries(folder) == {"out.txt": "the old copy\n"}
 
 
+@pytest.mark.root("mounts a tmpfs")
 @pytest.mark.parametrize("command", WRITERS)
 def test_full_disk_is_an_error_and_leaves_the_old_file(db: Path, tmp_path: Path,
                                                        command: str) -> None:
@@ -203,6 +207,7 @@ DATA = [
 ]
 
 
+@pytest.mark.root("mounts a tmpfs")
 @pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
 @pytest.mark.parametrize("way", [FAST, TYPER], ids=["fast-path", "typer"])
 @pytest.mark.parametrize("args", DATA, ids=lambda a: "-".join(a))
