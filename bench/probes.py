@@ -303,7 +303,7 @@ _ROWS = {
     "attachments": "SELECT id, ticket_id, comment_id, uploader_id, name, size, sha256, "
                    "content, created_at FROM attachments WHERE ticket_id BETWEEN ? AND ? "
                    "ORDER BY id",
-    "history": "SELECT ticket_id, actor_id, at, event, from_status, to_status, detail "
+    "history": "SELECT ticket_id, actor_id, at, event, from_status, to_status, detail, via_id "
                "FROM history WHERE ticket_id BETWEEN ? AND ? ORDER BY id",
 }
 

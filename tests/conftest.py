@@ -150,9 +150,10 @@ class Desk:
 
 
 def _build_desk(db: Path, preset: str) -> Desk:
-    """The five commands a new desk takes: init, one organization, three people."""
+    """The five commands a new desk takes: init (its admin runs it), one organization,
+    three people."""
     d = Desk(db)
-    d.run("init", "--preset", preset, as_=None)
+    d.run("init", "--preset", preset)
     d.run("org", "add", "Acme")
     d.run("user", "add", AGENT, "--role", "agent", "--name", "Agnese Agente")
     d.run("user", "add", CUSTOMER, "--org", "Acme", "--name", "Anna")

@@ -38,7 +38,7 @@ def events(ticket: dict[str, Any], name: str) -> list[dict[str, Any]]:
 
 def test_init_creates_a_ticketcli_database(tmp_path: Path) -> None:
     desk = Desk(tmp_path / "new.db")
-    result = desk.run("init", as_=None)
+    result = desk.run("init")
     assert result.stdout == ""  # messages go to stderr
     assert desk.db.exists()
     con = sqlite3.connect(desk.db)
@@ -61,7 +61,7 @@ def test_init_creates_a_ticketcli_database(tmp_path: Path) -> None:
 )
 def test_init_preset_sets_the_workflow(tmp_path: Path, preset: str, initial: str) -> None:
     desk = Desk(tmp_path / f"{preset}.db")
-    desk.run("init", "--preset", preset, as_=None)
+    desk.run("init", "--preset", preset)
     tid = desk.open("Hello")
     assert desk.status(tid) == initial
 
@@ -89,7 +89,7 @@ def test_only_an_admin_may_init_a_desk_in_use(desk: Desk) -> None:
 
 def test_init_unknown_preset_is_a_usage_error(tmp_path: Path) -> None:
     desk = Desk(tmp_path / "x.db")
-    result = desk.run("init", "--preset", "nope", as_=None, expect=2)
+    result = desk.run("init", "--preset", "nope", expect=2)
     assert result.stderr.startswith("Error:")
 
 
@@ -548,7 +548,9 @@ def test_share_adds_and_removes_participants(desk: Desk) -> None:
     desk.run("share", str(tid), OTHER, "--remove", as_=CUSTOMER)
     assert desk.ticket(tid)["participants"] == []
     assert ids(desk, as_=OTHER) == []
-    desk.run("show", str(tid), as_=OTHER, expect=4)
+    hidden = desk.run("show", str(tid), as_=OTHER, expect=3)
+    assert hidden.stderr == desk.run("show", "999", as_=OTHER, expect=3).stderr.replace(
+        "999", str(tid))
 
 
 def test_share_several_and_idempotent(desk: Desk) -> None:
@@ -572,7 +574,7 @@ def test_service_desk_shares_only_within_the_organization(desk_factory: Any) -> 
 
 def test_service_desk_shares_with_the_project_manager(tmp_path: Path) -> None:
     desk = Desk(tmp_path / "sd.db")
-    desk.run("init", "--preset", "service-desk", as_=None)
+    desk.run("init", "--preset", "service-desk")
     desk.run("user", "add", "pm@example.com", "--role", "agent")
     desk.run("org", "add", "Acme", "--manager", "pm@example.com")
     desk.run("user", "add", CUSTOMER, "--org", "Acme")

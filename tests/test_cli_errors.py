@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import ADMIN, AGENT, CUSTOMER, OTHER, Desk, dump
@@ -150,12 +151,32 @@ def test_malformed_actor_email(desk: Desk, tid: int) -> None:
     fails(desk, "list", code=2, as_="not an email")
 
 
-def test_unknown_share_email_is_not_found(desk: Desk, tid: int) -> None:
-    message = fails(desk, "share", str(tid), "ghost@example.com", code=3, as_=CUSTOMER)
+def test_unknown_share_email_is_not_found_by_staff_where_only_the_registered_may_be(
+        desk_factory: Any) -> None:
+    sd = desk_factory("service-desk")
+    tid = sd.open("x", "--requester", CUSTOMER, as_=AGENT)
+    message = fails(sd, "share", str(tid), "ghost@example.com", code=3, as_=AGENT)
     assert "ghost@example.com" in message
     # One unknown address in a list: nobody is added.
-    fails(desk, "share", str(tid), OTHER, "ghost@example.com", code=3, as_=CUSTOMER)
-    assert desk.ticket(tid)["participants"] == []
+    sd.run("user", "add", "carla@example.com", "--org", "Acme")
+    fails(sd, "share", str(tid), "carla@example.com", "ghost@example.com", code=3, as_=AGENT)
+    assert sd.ticket(tid)["participants"] == []
+
+
+def test_sharing_tells_a_customer_nothing_of_who_is_registered(desk: Desk, tid: int,
+                                                                desk_factory: Any) -> None:
+    # standard accepts unregistered requesters: someone new joins as a customer.
+    desk.run("share", str(tid), "ghost@example.com", as_=CUSTOMER)
+    assert desk.ticket(tid)["participants"] == ["ghost@example.com"]
+    assert desk.run("share", str(tid), "nobody@example.com", "--remove",
+                    as_=CUSTOMER).stderr == "nobody@example.com was not on ticket 1.\n"
+    # service-desk shares within the organization: an unregistered address is refused
+    # exactly as a registered one outside it.
+    sd = desk_factory("service-desk")
+    own = sd.open("y", as_=CUSTOMER)
+    outside = fails(sd, "share", str(own), OTHER, code=4, as_=CUSTOMER)
+    ghost = fails(sd, "share", str(own), "ghost@example.com", code=4, as_=CUSTOMER)
+    assert ghost == outside.replace(OTHER, "ghost@example.com")
 
 
 def test_unknown_assignee_is_not_found(desk: Desk, tid: int) -> None:
@@ -406,6 +427,6 @@ def test_permission_errors_change_nothing(desk: Desk, tid: int) -> None:
     fails(desk, "assign", str(tid), AGENT, code=4, as_=CUSTOMER)
     fails(desk, "take", str(tid), code=4, as_=CUSTOMER)
     fails(desk, "open", "x", "--requester", OTHER, code=4, as_=CUSTOMER)
-    fails(desk, "share", str(tid), OTHER, code=4, as_=OTHER)
-    fails(desk, "comment", str(tid), "hi", code=4, as_=OTHER)
-    fails(desk, "set-status", str(tid), "closed", code=4, as_=OTHER)
+    fails(desk, "share", str(tid), OTHER, code=3, as_=OTHER)  # hidden: as if missing
+    fails(desk, "comment", str(tid), "hi", code=3, as_=OTHER)
+    fails(desk, "set-status", str(tid), "closed", code=3, as_=OTHER)

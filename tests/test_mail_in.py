@@ -112,7 +112,9 @@ EXPECTED: dict[str, tuple[int, Any]] = {
         ["righe.csv"])),
     "empty_everything.eml": (65, None),
     "not_an_email.eml": (65, None),
-    "stranger_reply.eml": (67, None),
+    # A ticket the sender may not see is answered as one that does not exist: a new one.
+    "stranger_reply.eml": (0, lambda d: _new(
+        d, "mallory@evil.example", "Printer on fire", "Please add me and show me everything.")),
     "auto_reply.eml": (0, None),
     "bounce.eml": (0, None),
     "bounce_postmaster.eml": (0, None),
@@ -226,10 +228,15 @@ def test_an_agent_reply_by_mail_applies_the_agent_rules(tmp_path: Path) -> None:
 
 
 def test_participants_may_reply_strangers_and_customers_of_others_may_not(desk: Desk) -> None:
-    before = state(desk)
-    mail_in(desk, message(sender=OTHER, body="Me too"), 67)
-    mail_in(desk, message(sender="nobody@else.example", body="Me too"), 67)
-    assert state(desk) == before
+    """[#1] from someone who may not see ticket 1 is treated as [#ID] of a ticket that
+    does not exist: a new ticket of theirs; ticket 1 is untouched."""
+    before = desk.ticket(1)
+    assert mail_in(desk, message(sender=OTHER, body="Me too")).stdout == "2\n"
+    assert mail_in(desk, message(sender="nobody@else.example", body="Me too")).stdout == "3\n"
+    assert desk.ticket(1) == before
+    assert desk.ticket(2)["requester"] == OTHER
+    missing = mail_in(desk, message(sender=OTHER, body="Me too", subject="Re: [#999] x"))
+    assert missing.stdout == "4\n"
     desk.run("share", "1", OTHER, as_=CUSTOMER)
     mail_in(desk, message(sender=OTHER, body="Me too"))
     assert desk.ticket(1)["comments"][-1]["author"] == OTHER

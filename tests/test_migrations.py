@@ -20,6 +20,13 @@ def _version(db: Path) -> int:
         return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
+def _stored_preset(name: str) -> str:
+    from ticketcli.jsontext import dumps
+    from ticketcli.workflow import load_preset
+
+    return dumps(load_preset(name).to_dict())
+
+
 def _tables(db: Path) -> set[str]:
     with sqlite3.connect(db) as conn:
         return {r[0] for r in conn.execute("SELECT name FROM sqlite_schema WHERE type='table'")}
@@ -95,7 +102,7 @@ def test_an_older_database_is_upgraded_in_place(tmp_path: Path) -> None:
         conn.execute(f"PRAGMA application_id = {migrations.APPLICATION_ID}")
         conn.close()
         desk = Desk(db)
-        desk.run("init", as_=None)
+        desk.run("init")
         tid = desk.open("Printer on fire")
         assert _version(db) == SCHEMA_VERSION
         assert desk.ticket(tid)["title"] == "Printer on fire"
@@ -129,18 +136,30 @@ def test_upgrade_to_5_reindexes_words_and_bounds_the_tickets_already_there(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """m005 rebuilds the full-text indexes leaner and fills the per-block time bounds
     from what a version 4 desk holds."""
-    import ticketcli.store.connection as connection
     from ticketcli.store import migrations
 
-    with monkeypatch.context() as mp:  # a desk made by the version 4 code
+    desk = Desk(tmp_path / "desk.db")  # a desk as the version 4 code left it
+    with monkeypatch.context() as mp:
         mp.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:4])
         mp.setattr(migrations, "SCHEMA_VERSION", 4)
-        mp.setattr(connection, "SCHEMA_VERSION", 4)
-        desk = make_desk(tmp_path)
-        first = desk.open("Stampante in tilt", "--body", "Non stampa più")
-        second = desk.open("VPN down")
-        desk.run("comment", str(second), "--body", "La stampante del terzo piano")
-        assert _version(desk.db) == 4
+        conn = sqlite3.connect(desk.db, isolation_level=None)
+        migrations.migrate(conn)
+    stamp = "2026-05-01T09:30:00Z"
+    conn.execute("INSERT INTO meta(key, value) VALUES ('workflow', ?)",
+                 [_stored_preset("standard")])
+    conn.execute("INSERT INTO users(id, email, name, role, created_at) "
+                 "VALUES (1, 'admin@example.com', 'admin', 'admin', ?)", [stamp])
+    for tid, title, body in ((1, "Stampante in tilt", "Non stampa più"), (2, "VPN down", "")):
+        conn.execute(
+            "INSERT INTO tickets(id, title, description, status, phase, priority, "
+            "requester_id, fields, created_at, updated_at, status_changed_at, activity_at) "
+            "VALUES (?, ?, ?, 'new', 'new', 'normal', 1, '{}', ?, ?, ?, ?)",
+            [tid, title, body, stamp, stamp, stamp, stamp])
+    conn.execute("INSERT INTO comments(ticket_id, author_id, body, internal, created_at) "
+                 "VALUES (2, 1, 'La stampante del terzo piano', 0, ?)", [stamp])
+    conn.close()
+    first, second = 1, 2
+    assert _version(desk.db) == 4
     assert desk.run("list", "--search", "stampant", "--format", "ids").stdout == \
         f"{second}\n{first}\n"
     assert _version(desk.db) == SCHEMA_VERSION

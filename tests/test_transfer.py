@@ -37,7 +37,7 @@ def schema(db: Path) -> set[tuple[str, str, str]]:
 
 def new_desk(tmp_path: Path, name: str, preset: str = "standard") -> Desk:
     d = Desk(tmp_path / name)
-    d.run("init", "--preset", preset, as_=None)
+    d.run("init", "--preset", preset)
     return d
 
 

@@ -292,11 +292,20 @@ def _fresh(tmp_path: Path, name: str = "fresh.db") -> Desk:
 
 def test_first_actor_on_a_new_database_becomes_admin(tmp_path: Path) -> None:
     desk = _fresh(tmp_path)
-    desk.run("init", as_=None)
+    desk.run("init", as_="first@example.com")
     desk.run("user", "add", "second@example.com", "--role", "agent", as_="first@example.com")
     users = {u["email"]: u["role"] for u in desk.json("user", "list", as_="first@example.com")}
     assert users == {"first@example.com": "admin", "second@example.com": "agent"}
     desk.run("list", as_="third@example.com", expect=4)
+
+
+def test_whoever_runs_init_is_the_admin_not_whoever_comes_next(tmp_path: Path) -> None:
+    desk = _fresh(tmp_path)
+    result = desk.run("init", as_="boss@example.com")
+    assert "boss@example.com is its admin" in result.stderr
+    desk.run("list", as_="next@example.com", expect=4)
+    users = desk.json("user", "list", as_="boss@example.com")
+    assert [(u["email"], u["role"]) for u in users] == [("boss@example.com", "admin")]
 
 
 def test_first_actor_without_init(tmp_path: Path) -> None:

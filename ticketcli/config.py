@@ -178,6 +178,17 @@ def login_name(env: Mapping[str, str] | None = None) -> str:
         return "user"
 
 
+def real_login() -> str:
+    """The login of the user this process really runs as (its uid, not what the
+    environment says): what a person bound to a login is found by."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError, OSError):
+        return f"uid{os.getuid()}"
+
+
 def login_actor(env: Mapping[str, str] | None = None) -> str:
     """The person behind the login name, as an address on the local host."""
     name = login_name(env)

@@ -64,6 +64,7 @@ class Context:
         self._config: dict[str, Any] | None = None
         self._store: Store | None = None
         self._actor: User | None = None
+        self.via: User | None = None
 
     @classmethod
     def for_process(cls) -> Context:
@@ -187,18 +188,29 @@ class Context:
                     store.set_workflow(wf)
         return store
 
-    def actor_email(self) -> str:
+    def requested_actor(self) -> str | None:
+        """Who the run asks to act as: --as (or TICKETCLI_USER), then the config's user."""
         if self.as_option:
             return self.as_option
         if self.config.get("user"):
             return str(self.config["user"])
-        return cfg.login_actor(self.env)
+        return None
+
+    def actor_email(self) -> str:
+        return self.requested_actor() or cfg.login_actor(self.env)
 
     def actor(self) -> User:
+        """The acting person (see :func:`ticketcli.desk.people.resolve_actor`); when they
+        are acted for, :attr:`via` is the person really acting, recorded with every
+        change this run makes."""
         if self._actor is None:
             from .desk.people import resolve_actor
 
-            self._actor = resolve_actor(self.store(), self.actor_email(), self.now_iso())
+            store = self.store()
+            self._actor, self.via = resolve_actor(store, self.requested_actor(),
+                                                  cfg.real_login(), cfg.login_actor(self.env),
+                                                  self.now_iso())
+            store.db.via_id = self.via.id if self.via is not None else None
         return self._actor
 
     def now(self) -> datetime:

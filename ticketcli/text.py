@@ -32,6 +32,31 @@ def one_line(value: str, what: str, limit: int) -> str:
     return clean
 
 
+# Characters that reorder the text around them on a terminal (bidirectional embeddings,
+# overrides and isolates, and the marks): refused in names, shown escaped in output.
+BIDI = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E,
+                                  0x200F, 0x061C))
+MAX_NAME = 200
+
+
+def check_name(value: str, what: str = "a name") -> str:
+    """A person's name: one line of at most MAX_NAME characters, with no control or
+    bidirectional formatting characters; spaces folded."""
+    clean = " ".join(value.split())
+    if has_control(clean) or not BIDI.isdisjoint(clean):
+        raise UsageError(f"{what} cannot contain control or text-direction characters")
+    if len(clean) > MAX_NAME:
+        raise UsageError(f"{what} is at most {MAX_NAME} characters (got {len(clean)})")
+    return clean
+
+
+def clean_name(value: str) -> str:
+    """A name from outside (a mail's display name): control and text-direction
+    characters dropped, spaces folded, cut at MAX_NAME characters."""
+    kept = "".join(ch for ch in value if ch not in BIDI and not has_control(ch))
+    return " ".join(kept.split())[:MAX_NAME]
+
+
 def _domain_ok(domain: str) -> bool:
     if not domain or not (domain[0].isascii() and domain[0].isalnum()):
         return False

@@ -37,6 +37,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "close-stale": ("stale", "close_stale"),
     "user add": ("people", "user_add"),
     "user list": ("people", "user_list"),
+    "user edit": ("people", "user_edit"),
+    "user disable": ("people", "user_disable"),
+    "user enable": ("people", "user_enable"),
     "org add": ("people", "org_add"),
     "org list": ("people", "org_list"),
     "workflow show": ("workflow", "workflow_show"),
@@ -63,7 +66,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 # Command groups -> their help.
 GROUPS: dict[str, str] = {
-    "user": "People: add and list users (admins only).",
+    "user": "People: add, change, disable and list users (admins only).",
     "org": "Organizations and their project managers.",
     "workflow": "The workflow every user and cron job follows: show, export, validate, import.",
     "config": "Read and edit the user config (TOML).",

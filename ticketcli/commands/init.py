@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ..desk.people import require_admin, resolve_actor
-from ..errors import TicketError
+from ..desk.people import first_admin, require_admin
+from ..errors import TicketError, UsageError
+from ..text import check_email
 from ..workflow import PRESETS, load_preset, parse_duration
 
 TYPE_CHECKING = False
@@ -29,33 +30,45 @@ def init(
                      help="Idle time before close-stale acts (e.g. 21d), for presets with "
                           "stale rules."),
     ] = None,
+    group: Annotated[
+        str | None,
+        typer.Option("--group", metavar="GROUP",
+                     help="A desk for a team: the database and its -wal/-shm files owned by "
+                          "this group, mode 0660 (its directory set-group-id)."),
+    ] = None,
 ) -> None:
     """Create the database and store the workflow every user and cron job will follow.
 
-    Refuses to replace the workflow of a database that already holds tickets;
-    on a desk with people, only an admin may run it.
+    Whoever runs it becomes the desk's first admin (on a team desk, bound to
+    their login). Refuses to replace the workflow of a database that already
+    holds tickets; on a desk with people, only an admin may run it.
 
     \b
     Examples:
       ticketcli init
       ticketcli --db /srv/helpdesk.db init --preset service-desk
       ticketcli init --preset care --stale-after 21d
+      ticketcli --db /srv/helpdesk/tickets.db init --group helpdesk
     """
+    from .. import config as cfg
+    from ..store import access
+
     wf = load_preset(preset)
     if stale_after is not None:
         try:
             seconds = parse_duration(stale_after)
         except ValueError as e:
-            from ..errors import UsageError
-
             raise UsageError(f"--stale-after: {e}") from None
         wf = wf.with_stale_after(seconds)
+    gid = access.group_id(group) if group is not None else None
+    if gid is not None:
+        access.team_directory(c.db_path, gid)
     store = c.open_store()
+    now = c.now_iso()
     with store.write():
-        if store.people.count_users():
+        if store.people.has_admin():
             # A desk in use: only its admins may choose its workflow again.
-            actor = resolve_actor(store, c.actor_email(), c.now_iso())
-            require_admin(actor, "replace the workflow of a desk in use")
+            require_admin(c.actor(), "replace the workflow of a desk in use")
         count = store.tickets.count_tickets()
         if count:
             raise TicketError(
@@ -63,4 +76,15 @@ def init(
                 "overwrite it (use another --db for a new desk)"
             )
         store.set_workflow(wf)
-    c.say(f"Initialized {store.path} with the {wf.name} workflow.")
+        admin = None
+        if not store.people.has_admin():
+            login = cfg.real_login() if gid is not None else None
+            admin = first_admin(store, check_email(c.actor_email()), now, login=login)
+        if gid is not None:
+            store.set_meta("group", access.group_name(gid))
+            store.set_meta("owner", cfg.real_login())
+    if gid is not None:
+        access.share_database(store.path, gid)
+    who = f"; {admin.email} is its admin" if admin is not None else ""
+    team = f", shared with group {group}" if group is not None else ""
+    c.say(f"Initialized {store.path} with the {wf.name} workflow{team}{who}.")

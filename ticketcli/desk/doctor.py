@@ -80,18 +80,68 @@ def run_checks(store: Store, *, mounts: str = "/proc/mounts") -> list[Check]:
                             "network filesystems; keep the database on a local disk"))
     else:
         checks.append(Check("filesystem", "ok", kind))
-    mode_bits = stat.S_IMODE(os.stat(store.path).st_mode)
-    if mode_bits & 0o007:
-        checks.append(Check("permissions", "fail", f"{oct(mode_bits)}: anyone on this machine "
-                            f"can read the tickets; run chmod 600 {store.path}"))
-    elif mode_bits & 0o070:
-        checks.append(Check("permissions", "warn", f"{oct(mode_bits)}: shared with the file's "
-                            "group; fine if that group is your support team"))
-    else:
-        checks.append(Check("permissions", "ok", oct(mode_bits)))
+    checks += access_checks(store)
     try:
         wf = store.workflow()
         checks.append(Check("workflow", "ok", f"{wf.name}, {len(wf.statuses)} statuses"))
     except Exception as e:  # reported, not raised: doctor diagnoses
         checks.append(Check("workflow", "fail", str(e)))
     return checks
+
+
+def access_checks(store: Store) -> list[Check]:
+    """Who can reach the desk's files: its owner only, or (a team desk) its group, never
+    the world; the files owned by whom they should be."""
+    from .. import config as cfg
+    from ..store.access import COMPANIONS, group_name
+
+    info = os.stat(store.path)
+    mode = stat.S_IMODE(info.st_mode)
+    team = store.meta("group")
+    owner = store.meta("owner") or cfg.real_login()
+    found: list[Check] = []
+    try:
+        import pwd
+
+        owned_by = pwd.getpwuid(info.st_uid).pw_name
+    except (ImportError, KeyError):
+        owned_by = str(info.st_uid)
+    if mode & 0o007:
+        found.append(Check("permissions", "fail", f"{oct(mode)}: anyone on this machine can "
+                           "read the tickets; run chmod " + ("660" if team else "600")
+                           + f" {store.path}"))
+    elif team is not None:
+        group = group_name(info.st_gid)
+        wrong = [f"{path} is {oct(stat.S_IMODE(os.stat(path).st_mode))} of group "
+                 f"{group_name(os.stat(path).st_gid)}"
+                 for path in [store.path, *(store.path + s for s in COMPANIONS)]
+                 if os.path.exists(path) and (os.stat(path).st_gid != info.st_gid or
+                                              stat.S_IMODE(os.stat(path).st_mode) != 0o660)]
+        if group != team:
+            found.append(Check("permissions", "fail", f"the desk belongs to group {team}, "
+                               f"but {store.path} is of group {group}; run chgrp {team} "
+                               f"{store.path}"))
+        elif wrong:
+            found.append(Check("permissions", "fail", "; ".join(wrong) + f"; run chgrp {team} "
+                               f"and chmod 660 on them"))
+        else:
+            directory = os.path.dirname(os.path.abspath(store.path))
+            setgid = bool(os.stat(directory).st_mode & stat.S_ISGID)
+            found.append(Check("permissions", "ok" if setgid else "warn",
+                               f"{oct(mode)}, shared with group {team}" + (
+                                   "" if setgid else f"; {directory} is not set-group-id, so "
+                                   "files SQLite creates there may get another group: run "
+                                   f"chmod g+s {directory}")))
+    elif mode & 0o070:
+        found.append(Check("permissions", "warn", f"{oct(mode)}: shared with the file's group; "
+                           "fine if that group is your support team (init --group makes it "
+                           "a team desk doctor can check)"))
+    else:
+        found.append(Check("permissions", "ok", oct(mode)))
+    if owned_by != owner:
+        found.append(Check("owner", "fail" if team is None else "warn",
+                           f"{store.path} is owned by {owned_by}, not {owner}" + (
+                               "" if team else "; a private desk belongs to its user")))
+    else:
+        found.append(Check("owner", "ok", owned_by))
+    return found

@@ -67,16 +67,21 @@ def _with_notes(text: str, mail: Inbound) -> str:
     return "\n\n".join(x for x in [text.strip("\n"), "\n".join(notes)] if x)
 
 
-def _target(store: Store, ms: MailSQL, mail: Inbound) -> int | None:
-    """The ticket this message answers: its References first, then its subject."""
+def _target(store: Store, ms: MailSQL, mail: Inbound, user: User | None) -> int | None:
+    """The ticket this message answers: its References first, then its subject. A ticket
+    the sender may not see counts as none (its existence is not theirs to learn)."""
+    def answers(ticket_id: int | None) -> bool:
+        return (ticket_id is not None and ticket_id > 0 and user is not None
+                and ms.ticket_exists(ticket_id) and store.tickets.can_see(user, ticket_id))
+
     desk = ms.desk_id()
     for ref in reversed(mail.references):
         found = own_ticket(ref, desk) or ms.inbound_ticket(ref)
-        if found is not None and ms.ticket_exists(found):
+        if answers(found):
             return found
     for m in SUBJECT_TAG.finditer(mail.subject):
         number = int(m.group(1))
-        if number > 0 and ms.ticket_exists(number):
+        if answers(number):
             return number
     return None
 
@@ -98,7 +103,9 @@ def deliver(store: Store, mail: Inbound, now: str,
                                f"delivered to ticket {seen}; nothing was written")
         joined = store
         user = store.people.user_by_email(mail.sender)
-        target = _target(store, ms, mail)
+        if user is not None and user.disabled:
+            raise MailInError(Sysexit.NOUSER, f"{mail.sender} is disabled on this desk")
+        target = _target(store, ms, mail, user)
         if target is not None:
             outcome = _reply(store, joined, ms, mail, user, target, now, limits)
         else:

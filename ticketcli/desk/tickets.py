@@ -9,7 +9,7 @@ here prints or parses arguments. Listing is in :mod:`.listing`, sharing in
 
 from __future__ import annotations
 
-from ..errors import Conflict, PermissionDenied, UsageError
+from ..errors import Conflict, NotFound, PermissionDenied, UsageError
 from ..record import Record
 from ..text import check_email
 from .checks import (
@@ -47,10 +47,11 @@ class Change(Record):
 
 
 def visible(store: Store, actor: User, ticket_id: int) -> Ticket:
-    """The ticket, if it exists and ``actor`` may see it."""
+    """The ticket, if it exists and ``actor`` may see it. A ticket a customer may not
+    see is reported exactly as a missing one: its existence is none of their business."""
     ticket = store.tickets.ticket(check_id(ticket_id))
     if not store.tickets.can_see(actor, ticket.id):
-        raise PermissionDenied(f"ticket {ticket_id} is not visible to {actor.email}")
+        raise NotFound(f"ticket {ticket_id} not found")
     return ticket
 
 

@@ -136,7 +136,7 @@ def _compose(store: Store, look: _Lookup, evs: Sequence[Event]) -> list[Composed
             out.append((ev, "reminder", base, _audience(look, ticket, ev.actor_id)))
         elif ev.event == "shared":
             user = store.people.user_by_email(str(ev.detail.get("user", "")))
-            if user is None or user.id == ev.actor_id:
+            if user is None or user.id == ev.actor_id or user.disabled:
                 continue
             if user.id not in look.langs:
                 lang = store.mail.user_lang(user.id)
@@ -161,7 +161,8 @@ def _audience(look: _Lookup, ticket: TicketHead, actor_id: int | None, *,
         people.setdefault(user.id, user)
     return [
         u for u in people.values()
-        if u.id != actor_id or (keep_requester and u.id == ticket.requester_id)
+        if not u.disabled
+        and (u.id != actor_id or (keep_requester and u.id == ticket.requester_id))
     ]
 
 

@@ -43,7 +43,7 @@ HEADERS: dict[str, dict[str, str]] = {
         "follow_up_of": "Follow-up of", "fields": "Fields", "internal": "internal note",
         "system": "(automatic)", "size": "Size", "sha256": "SHA-256", "at": "When",
         "actor": "Who", "event": "Event", "detail": "Detail", "check": "Check",
-        "state": "State",
+        "state": "State", "login": "Login", "disabled": "Disabled",
     },
     "it": {
         "id": "ID", "title": "Titolo", "status": "Stato", "phase": "Fase",
@@ -56,7 +56,8 @@ HEADERS: dict[str, dict[str, str]] = {
         "attachments": "Allegati", "follow_up_of": "Seguito di", "fields": "Campi",
         "internal": "nota interna", "system": "(automatico)", "size": "Dimensione",
         "sha256": "SHA-256", "at": "Quando", "actor": "Chi", "event": "Evento",
-        "detail": "Dettaglio", "check": "Controllo", "state": "Esito",
+        "detail": "Dettaglio", "check": "Controllo", "state": "Esito", "login": "Login",
+        "disabled": "Disattivato",
     },
 }
 
@@ -105,7 +106,7 @@ def details_record(d: Details) -> dict[str, Any]:
     ]
     record["history"] = [
         {"at": h.at, "actor": h.actor, "event": h.event, "from": h.from_status,
-         "to": h.to_status, "detail": h.detail}
+         "to": h.to_status, "detail": h.detail, "via": h.via}
         for h in d.history
     ]
     return record

@@ -126,6 +126,9 @@ class Database:
         self._rehearsing = False
         self._depth = 0  # nesting of write() inside an open transaction
         self._events: list[Event] = []  # recorded by the open transaction
+        # Who really acts in this run when the actor is acted for (``--as``): recorded
+        # with every event as ``via``.
+        self.via_id: int | None = None
         self.busy_timeout = DEFAULT_BUSY_TIMEOUT
         # Called at commit, inside the transaction, with the events it recorded.
         self.on_commit: Callable[[Sequence[Event]], None] = _no_subscribers
@@ -143,6 +146,9 @@ class Database:
             empty = _check_file(path)
         else:
             _create_private(path)
+        from .access import keep_shared, narrow_umask_for
+
+        narrow_umask_for(path)
         try:
             conn = sqlite3.connect(
                 path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
@@ -159,6 +165,7 @@ class Database:
         except BaseException:
             conn.close()
             raise
+        keep_shared(path)
         return store
 
     @classmethod
@@ -230,7 +237,7 @@ class Database:
         if not self.conn.in_transaction:
             raise RuntimeError("an event is recorded inside a write transaction")
         self._events.append(Event(ticket_id, actor_id, at, event, from_status, to_status,
-                                  detail or {}))
+                                  detail or {}, 0, self.via_id if actor_id is not None else None))
 
     def record_many(self, events: Sequence[Event]) -> None:
         """:meth:`record` for many events at once (close-stale's batches)."""

@@ -376,8 +376,22 @@ def m005_list_scale(db: Any) -> None:
         db.execute(f"CREATE TRIGGER {name} {body}")
 
 
+def m006_team(db: Any) -> None:
+    """A desk for a team: people bound to OS logins, people disabled, and who really
+    acted when someone acted for another (``via``)."""
+    def add(table: str, column: str, declaration: str) -> None:
+        if column not in {c.name for c in db[table].columns}:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+
+    add("users", "login", "TEXT")
+    add("users", "disabled", "INTEGER NOT NULL DEFAULT 0")
+    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS idx_users_login ON users(login) "
+               "WHERE login IS NOT NULL")
+    add("history", "via_id", "INTEGER REFERENCES users(id)")
+
+
 MIGRATIONS: list[Callable[[Any], None]] = [m001_initial, m002_outbox, m003_scale,
-                                           m004_ticket_counts, m005_list_scale]
+                                           m004_ticket_counts, m005_list_scale, m006_team]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

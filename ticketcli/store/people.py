@@ -12,8 +12,8 @@ if TYPE_CHECKING:
 
 # A User as one row: USER_SQL + "WHERE ...", then User(*row).
 USER_SQL = (
-    "SELECT u.id, u.email, coalesce(u.name, ''), u.role, u.org_id, o.name "
-    "FROM users u LEFT JOIN orgs o ON o.id = u.org_id "
+    "SELECT u.id, u.email, coalesce(u.name, ''), u.role, u.org_id, o.name, u.login, "
+    "u.disabled = 1 FROM users u LEFT JOIN orgs o ON o.id = u.org_id "
 )
 
 
@@ -45,10 +45,25 @@ class PeopleSQL:
     def count_users(self) -> int:
         return int(self.db.one("SELECT count(*) FROM users"))
 
-    def add_user(self, email: str, name: str, role: str, org_id: int | None, now: str) -> User:
+    def has_admin(self) -> bool:
+        """Whether the desk has an admin who can act (not disabled)."""
+        return bool(self.db.one(
+            "SELECT 1 FROM users WHERE role = 'admin' AND disabled = 0 LIMIT 1"))
+
+    def binds_logins(self) -> bool:
+        """Whether any person is bound to an OS login (the desk then checks who acts)."""
+        return bool(self.db.one("SELECT 1 FROM users WHERE login IS NOT NULL LIMIT 1"))
+
+    def user_by_login(self, login: str) -> User | None:
+        row = self.conn.execute(self._USER_SQL + "WHERE u.login = ?", (login,)).fetchone()
+        return User(*row) if row else None
+
+    def add_user(self, email: str, name: str, role: str, org_id: int | None, now: str,
+                 login: str | None = None) -> User:
         cur = self.conn.execute(
-            "INSERT INTO users(email, name, role, org_id, created_at) VALUES (?, ?, ?, ?, ?)",
-            (email.lower(), name, role, org_id, now),
+            "INSERT INTO users(email, name, role, org_id, created_at, login) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (email.lower(), name, role, org_id, now, login),
         )
         user = self.user_by_id(int(cur.lastrowid or 0))
         assert user is not None
@@ -81,6 +96,12 @@ class PeopleSQL:
         org = self.org_by_id(int(cur.lastrowid or 0))
         assert org is not None
         return org
+
+    def update_user(self, user_id: int, *, name: str, role: str, org_id: int | None,
+                    login: str | None, disabled: bool) -> None:
+        self.conn.execute(
+            "UPDATE users SET name = ?, role = ?, org_id = ?, login = ?, disabled = ? "
+            "WHERE id = ?", (name, role, org_id, login, int(disabled), user_id))
 
     def set_org_manager(self, org_id: int, manager_id: int | None) -> None:
         self.conn.execute("UPDATE orgs SET manager_id = ? WHERE id = ?", (manager_id, org_id))

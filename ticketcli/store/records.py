@@ -21,6 +21,8 @@ class User(Record):
     role: str
     org_id: int | None
     org: str | None
+    login: str | None = None  # the OS login bound to this person, if any
+    disabled: bool = False  # cannot act, gets no mail
 
     @property
     def staff(self) -> bool:
@@ -83,6 +85,7 @@ class HistoryEntry(Record):
     from_status: str | None
     to_status: str | None
     detail: dict[str, Any]
+    via: str | None = None  # who really acted, when the actor was acted for
 
 
 class TicketQuery(Record):
@@ -141,6 +144,7 @@ class Event(Record):
     to_status: str | None
     detail: dict[str, Any]
     history_id: int = 0
+    via_id: int | None = None  # who really acted, when ``actor_id`` was acted for
 
 
 class ChangeSet(Record):

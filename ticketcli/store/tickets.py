@@ -209,6 +209,12 @@ class TicketSQL:
         )
         return cur.rowcount > 0
 
+    def shared_with(self, user_id: int) -> list[tuple[int, int | None]]:
+        """(ticket id, its organization id) of every ticket ``user_id`` participates in."""
+        return [(int(r[0]), r[1]) for r in self.conn.execute(
+            "SELECT t.id, t.org_id FROM participants p JOIN tickets t ON t.id = p.ticket_id "
+            "WHERE p.user_id = ? ORDER BY t.id", (user_id,))]
+
     def remove_participant(self, ticket_id: int, user_id: int) -> bool:
         cur = self.conn.execute(
             "DELETE FROM participants WHERE ticket_id = ? AND user_id = ?", (ticket_id, user_id)
@@ -232,10 +238,10 @@ class TicketSQL:
             return texts[key]
 
         self.conn.executemany(
-            "INSERT INTO history(ticket_id, actor_id, at, event, from_status, to_status, detail) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO history(ticket_id, actor_id, at, event, from_status, to_status, detail, "
+            "via_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(e.ticket_id, e.actor_id, e.at, e.event, e.from_status, e.to_status,
-              text(e.detail)) for e in events],
+              text(e.detail), e.via_id) for e in events],
         )
         # New rows take the next ids in order: no one else writes inside this transaction.
         ids = [int(r[0]) for r in self.conn.execute(
@@ -246,15 +252,16 @@ class TicketSQL:
 
     def history(self, ticket_id: int, *, internal: bool) -> list[HistoryEntry]:
         rows = self.conn.execute(
-            "SELECT h.id, h.at, u.email, h.event, h.from_status, h.to_status, h.detail "
-            "FROM history h LEFT JOIN users u ON u.id = h.actor_id WHERE h.ticket_id = ? "
+            "SELECT h.id, h.at, u.email, h.event, h.from_status, h.to_status, h.detail, v.email "
+            "FROM history h LEFT JOIN users u ON u.id = h.actor_id "
+            "LEFT JOIN users v ON v.id = h.via_id WHERE h.ticket_id = ? "
             + ("" if internal else "AND h.event <> 'note' AND coalesce("
                "json_extract(h.detail, '$.internal'), 0) = 0 ")
             + "ORDER BY h.id",
             (ticket_id,),
         )
         return [
-            HistoryEntry(r[0], r[1], r[2], r[3], r[4], r[5], _loads(r[6]))
+            HistoryEntry(r[0], r[1], r[2], r[3], r[4], r[5], _loads(r[6]), r[7])
             for r in rows
         ]
 

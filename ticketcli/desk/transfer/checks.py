@@ -402,12 +402,18 @@ class Checker:
             if detail is not None and type(detail) is not dict:
                 p.append(f"{label}.detail must be an object")
                 detail = None
+            via = get("via")
+            if via is not None and (type(via) is not str or via not in emails):
+                via = self.email(via, f"{label}.via", p)
+            elif via is not None:
+                via = emails[via]
             source, target = get("from"), get("to")
             if source is not None and (type(source) is not str or source not in phases):
                 source = self.status(source, f"{label}.from", p)
             if target is not None and (type(target) is not str or target not in phases):
                 target = self.status(target, f"{label}.to", p)
-            out.append((at, actor, event, source, target, ENCODE(detail) if detail else None))
+            out.append((at, actor, event, source, target, ENCODE(detail) if detail else None,
+                        via))
         return out
 
     def person(self, line: int, r: dict[str, Any], p: list[str]) -> PersonIn:

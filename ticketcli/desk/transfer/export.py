@@ -92,7 +92,7 @@ def bundle_record(b: bulk.Bundle) -> dict[str, Any]:
         ],
         "history": [
             {"at": h.at, "actor": h.actor, "event": h.event, "from": h.from_status,
-             "to": h.to_status, "detail": h.detail}
+             "to": h.to_status, "detail": h.detail, "via": h.via}
             for h in b.history
         ],
     }

@@ -246,12 +246,13 @@ class _Importer:
                 renumber = self._children(t, tid, comment_ids, attachment_ids, comments,
                                           attachments)
             if t.history is None:
-                history.append((tid, actor, now, "imported", None, t.status, imported))
+                history.append((tid, actor, now, "imported", None, t.status, imported, None))
             else:
                 history += [
                     (tid, person[who].id if who else None, at, event, src, dst,
-                     _renumbered(detail, renumber) if renumber else detail)
-                    for at, who, event, src, dst, detail in t.history
+                     _renumbered(detail, renumber) if renumber else detail,
+                     person[via].id if via else None)
+                    for at, who, event, src, dst, detail, via in t.history
                 ]
         self.s.insert(tickets=tickets, comments=comments, participants=participants,
                       attachments=attachments, history=history)
@@ -284,6 +285,7 @@ class _Importer:
         if t.assignee:
             names.append(t.assignee)
         names += [h[1] for h in t.history or () if h[1]]
+        names += [h[6] for h in t.history or () if h[6]]
         if t.participants or t.comments or t.attachments:
             names += [e for e, _ in t.participants]
             names += [c[1] for c in t.comments]
@@ -297,7 +299,8 @@ class _Importer:
         named: dict[str, TicketIn] = {}
         for t in batch:
             if t.requester in people and (t.assignee is None or t.assignee in people) and (
-                    not t.history or all(h[1] is None or h[1] in people for h in t.history)
+                    not t.history or all((h[1] is None or h[1] in people)
+                                         and (h[6] is None or h[6] in people) for h in t.history)
             ) and not (t.participants or t.comments or t.attachments):
                 continue  # everyone known: the common case, checked without a list
             for email in self._names(t):

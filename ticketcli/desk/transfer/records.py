@@ -24,7 +24,7 @@ PARTICIPANT_KEYS = frozenset({"email", "added_at"})
 COMMENT_KEYS = frozenset({"id", "author", "body", "internal", "created_at"})
 ATTACHMENT_KEYS = frozenset({"id", "comment", "name", "size", "sha256", "uploader",
                              "created_at", "content_base64"})
-HISTORY_KEYS = frozenset({"at", "actor", "event", "from", "to", "detail"})
+HISTORY_KEYS = frozenset({"at", "actor", "event", "from", "to", "detail", "via"})
 USER_KEYS = frozenset({"type", "email", "name", "role", "organization", "created_at"})
 ORG_KEYS = frozenset({"type", "name", "manager", "created_at"})
 
@@ -52,7 +52,8 @@ CommentIn = tuple[int | None, str, str, bool, str]
 # (id, comment id, uploader, name, sha256, content, created_at)
 AttachmentIn = tuple[int | None, int | None, str | None, str, str, bytes, str]
 # (at, actor, event, from status, to status, detail as JSON or None)
-HistoryIn = tuple[str, str | None, str, str | None, str | None, str | None]
+# (at, actor, event, from, to, detail as JSON text, via)
+HistoryIn = tuple[str, str | None, str, str | None, str | None, str | None, str | None]
 
 
 class TicketIn(NamedTuple):

@@ -169,13 +169,14 @@ def all_bundles(store: Store, chunk: int = 1000) -> Iterator[Bundle]:
         history: dict[int, list[HistoryEntry]] = {}
         for r in conn.execute(
             "SELECT h.ticket_id, h.id, h.at, u.email, h.event, h.from_status, h.to_status, "
-            "h.detail FROM history h LEFT JOIN users u ON u.id = h.actor_id "
+            "h.detail, v.email FROM history h LEFT JOIN users u ON u.id = h.actor_id "
+            "LEFT JOIN users v ON v.id = h.via_id "
             "WHERE h.ticket_id BETWEEN ? AND ? ORDER BY h.ticket_id, h.id",
             span,
         ):
             history.setdefault(r[0], []).append(
                 HistoryEntry(r[1], r[2], r[3], r[4], r[5], r[6],
-                             json.loads(r[7]) if r[7] else {})
+                             json.loads(r[7]) if r[7] else {}, r[8])
             )
         for t, reminded in tickets:
             yield Bundle(

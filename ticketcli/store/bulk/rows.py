@@ -9,8 +9,8 @@ from __future__ import annotations
 #  status_changed_at, activity_at, reminded_for)
 TicketRow = tuple[int, str, str, str, str, str, str | None, int, int | None, int | None,
                   str | None, str, int | None, str, str, str, str, str | None]
-# (ticket_id, actor_id, at, event, from_status, to_status, detail)
-HistoryRow = tuple[int, int | None, str, str, str | None, str | None, str | None]
+# (ticket_id, actor_id, at, event, from_status, to_status, detail, via_id)
+HistoryRow = tuple[int, int | None, str, str, str | None, str | None, str | None, int | None]
 # (id, ticket_id, author_id, body, internal, created_at)
 CommentRow = tuple[int, int, int, str, int, str]
 # (ticket_id, user_id, added_at)
@@ -26,7 +26,7 @@ INSERT_SQL = {
     "updated_at, status_changed_at, activity_at, reminded_for) "
     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     "history": "INSERT INTO history(ticket_id, actor_id, at, event, from_status, to_status, "
-    "detail) VALUES (?,?,?,?,?,?,?)",
+    "detail, via_id) VALUES (?,?,?,?,?,?,?,?)",
     "comments": "INSERT INTO comments(id, ticket_id, author_id, body, internal, created_at) "
     "VALUES (?,?,?,?,?,?)",
     "participants": "INSERT OR IGNORE INTO participants(ticket_id, user_id, added_at) "

@@ -60,6 +60,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import Rollback
 from .. import Store, User
+from ..people import USER_SQL
 from . import chunks, each_in
 from .rows import (
     INSERT_SQL,
@@ -277,9 +278,7 @@ class ImportSession:
         found: dict[str, User] = {}
         for r in each_in(
             self.conn,
-            "SELECT u.id, u.email, coalesce(u.name, ''), u.role, u.org_id, o.name "
-            "FROM users u LEFT JOIN orgs o ON o.id = u.org_id "
-            "WHERE u.email IN (SELECT value FROM json_each(?))",
+            USER_SQL + "WHERE u.email IN (SELECT value FROM json_each(?))",  # noqa: S608
             wanted,
         ):
             found[r[1]] = User(*r)
