@@ -145,6 +145,8 @@ GOOD_VALUES = [
     ("max_body_size", "1000", 1000),
     ("max_attachment_size", "1048576", 1048576),
     ("max_attachments", "3", 3),
+    ("max_fields", "5", 5),
+    ("max_field_size", "500", 500),
     ("smtp.from", "Help desk <desk@example.com>", "Help desk <desk@example.com>"),
     ("smtp.host", "127.0.0.1", "127.0.0.1"),
     ("smtp.port", "587", 587),

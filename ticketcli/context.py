@@ -65,6 +65,7 @@ class Context:
         self._store: Store | None = None
         self._actor: User | None = None
         self.via: User | None = None
+        self._limits: Limits | None = None
 
     @classmethod
     def for_process(cls) -> Context:
@@ -150,16 +151,13 @@ class Context:
 
     @property
     def limits(self) -> Limits:
-        from .desk.checks import DEFAULT_LIMITS, Limits
+        """The desk's limits (``desk set``), lowered by the user config's own."""
+        if self._limits is None:
+            from .desk.checks import LIMIT_KEYS, limits_from
 
-        c = self.config
-        d = DEFAULT_LIMITS
-        return Limits(
-            title=int(c.get("max_title_length", d.title)),
-            body=int(c.get("max_body_size", d.body)),
-            attachment=int(c.get("max_attachment_size", d.attachment)),
-            attachments=int(c.get("max_attachments", d.attachments)),
-        )
+            user = {k: int(self.config[k]) for k in LIMIT_KEYS if k in self.config}
+            self._limits = limits_from(self.store().desk_limits(), user)
+        return self._limits
 
     # -- resources ----------------------------------------------------------------
 

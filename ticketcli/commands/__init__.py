@@ -51,6 +51,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "config get": ("config", "config_get"),
     "config set": ("config", "config_set"),
     "config unset": ("config", "config_unset"),
+    "desk show": ("desk", "desk_show"),
+    "desk set": ("desk", "desk_set"),
     "doctor": ("doctor", "doctor"),
     "notify send": ("notify", "send"),
     "notify list": ("notify", "list_"),
@@ -70,6 +72,7 @@ GROUPS: dict[str, str] = {
     "org": "Organizations and their project managers.",
     "workflow": "The workflow every user and cron job follows: show, export, validate, import.",
     "config": "Read and edit the user config (TOML).",
+    "desk": "The desk-wide limits that protect it (admins only).",
     "notify": "Email notifications: deliver the outbox (from cron), list it, manage templates.",
     "notify template": (
         "Message templates: show, override (admins) and reset them.\n\n"

@@ -20,7 +20,7 @@ ENV = {'db': 'TICKETCLI_DB', 'config': 'TICKETCLI_CONFIG', 'as_': 'TICKETCLI_USE
 
 MOVABLE = ('--db', '--config', '--as')
 
-GROUPS = ('user', 'org', 'workflow', 'config', 'notify', 'notify template')
+GROUPS = ('user', 'org', 'workflow', 'config', 'desk', 'notify', 'notify template')
 
 COMMANDS = {'init': (('init', 'init'),
           {'--preset': ('preset', 'str'),
@@ -160,6 +160,14 @@ COMMANDS = {'init': (('init', 'init'),
                 (('key', 'str', 1, True), ('value', 'str', 1, True)),
                 ()),
  'config unset': (('config', 'config_unset'), {}, (('key', 'str', 1, True),), ()),
+ 'desk show': (('desk', 'desk_show'),
+               {'--format': ('fmt', 'str'), '-f': ('fmt', 'str')},
+               (),
+               ()),
+ 'desk set': (('desk', 'desk_set'),
+              {},
+              (('key', 'str', 1, True), ('value', 'str', 1, True)),
+              ()),
  'doctor': (('doctor', 'doctor'), {'--format': ('fmt', 'str'), '-f': ('fmt', 'str')}, (), ()),
  'notify send': (('notify', 'send'),
                  {'--limit': ('limit', 'int'),

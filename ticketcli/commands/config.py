@@ -84,6 +84,9 @@ def config_set(
       max_body_size        longest description or comment, in characters
       max_attachment_size  largest attachment, in bytes
       max_attachments      most attachments in one command
+      max_fields           most --field pairs on a ticket
+      max_field_size       characters of a ticket's fields together
+      (the max_* keys only lower the desk's limits: see 'ticketcli desk show')
       smtp.from, smtp.host, smtp.port, smtp.security, smtp.username,
       smtp.password_env, smtp.sendmail, smtp.timeout, smtp.max_attempts,
       smtp.cafile, smtp.reply_to: mail delivery (docs/EMAIL.md)

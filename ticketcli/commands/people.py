@@ -127,7 +127,7 @@ def user_list(c: Context, fmt: FormatOption = None) -> None:
     users = uc.list_users(c.store(), c.actor())
     records = [
         {"id": u.id, "email": u.email, "name": u.name, "role": u.role, "organization": u.org,
-         "login": u.login, "disabled": u.disabled}
+         "login": u.login, "disabled": bool(u.disabled)}
         for u in users
     ]
     c.out(render_rows(records, ["email", "name", "role", "organization", "login", "disabled"],

@@ -37,16 +37,58 @@ def check_id(ticket_id: int) -> int:
     return ticket_id
 
 
+MAX_FIELDS = 50  # --field pairs on one ticket
+MAX_FIELD_SIZE = 10_000  # characters of all a ticket's fields, keys and values together
+
+
 class Limits(Record):
-    """Size limits for what users send; the user config can change them."""
+    """Size limits for what users send: the desk's (``desk set``, admins), which a user's
+    config may lower, never raise."""
 
     title: int = MAX_TITLE
     body: int = MAX_BODY
     attachment: int = MAX_ATTACHMENT
     attachments: int = MAX_ATTACHMENTS
+    fields: int = MAX_FIELDS
+    field_size: int = MAX_FIELD_SIZE
 
 
 DEFAULT_LIMITS = Limits()
+# The desk-wide setting (and user config key) of each limit, in Limits' order.
+LIMIT_KEYS = {
+    "max_title_length": ("title", "longest title, in characters"),
+    "max_body_size": ("body", "longest description or comment, in characters"),
+    "max_attachment_size": ("attachment", "largest attachment, in bytes"),
+    "max_attachments": ("attachments", "most attachments in one command"),
+    "max_fields": ("fields", "most --field pairs on a ticket"),
+    "max_field_size": ("field_size", "characters of all a ticket's fields together"),
+}
+LIMIT_CEILING = 2**31 - 1  # no desk needs more, and it keeps sizes in plain integers
+
+
+def limits_from(desk: dict[str, int], user: dict[str, int]) -> Limits:
+    """The limits in force: the desk's (or the defaults), lowered by the user's own."""
+    values = {}
+    for key, (name, _) in LIMIT_KEYS.items():
+        value = desk.get(key, getattr(DEFAULT_LIMITS, name))
+        if key in user:
+            value = min(value, user[key])
+        values[name] = value
+    return Limits(**values)
+
+
+def check_fields(fields: dict[str, str], limits: Limits = DEFAULT_LIMITS) -> dict[str, str]:
+    """A ticket's extra fields, bounded like bodies: how many, and how much text."""
+    if len(fields) > limits.fields:
+        raise UsageError(f"a ticket has at most {limits.fields} fields (got {len(fields)})")
+    size = sum(len(k) + len(v) for k, v in fields.items())
+    if size > limits.field_size:
+        raise UsageError(f"a ticket's fields hold at most {limits.field_size} characters "
+                         f"(got {size})")
+    for key, value in fields.items():
+        if "\x00" in key or "\x00" in value:
+            raise UsageError(f"field {key!r} contains a NUL character")
+    return fields
 
 
 def check_title(title: str, limits: Limits = DEFAULT_LIMITS) -> str:
@@ -77,5 +119,5 @@ def check_files(files: Sequence[NewFile], limits: Limits = DEFAULT_LIMITS) -> No
         if len(f.content) > limits.attachment:
             raise UsageError(
                 f"attachment {f.name} is {len(f.content)} bytes or more; the limit is "
-                f"{limits.attachment} (config key max_attachment_size)"
+                f"{limits.attachment} (an admin can change it: desk set max_attachment_size)"
             )

@@ -43,7 +43,7 @@ def resolve_actor(store: Store, requested: str | None, login: str, fallback: str
         _can_act(target)
         if bound.role == "admin" or (bound.staff and not target.staff):
             return target, bound
-        who = "customers" if bound.staff else "anyone else"
+        who = "staff" if bound.staff else "anyone else"
         raise PermissionDenied(
             f"login {login} acts as {bound.email} ({bound.role}), who may not act for "
             f"{who}; only admins may act as other people, and agents for customers")

@@ -18,6 +18,7 @@ from .checks import (
     NewFile,
     check_body,
     check_category,
+    check_fields,
     check_files,
     check_id,
     check_title,
@@ -127,6 +128,7 @@ def open_ticket(store: Store, actor: User, now: str, *, title: str, body: str,
     title = check_title(title, limits)
     body = check_body(body, "description", limits)
     check_files(files, limits)
+    fields = check_fields(fields, limits)
     prio = wf.check_priority(priority) if priority else wf.default_priority
     cat = check_category(category)
     with store.write():
@@ -246,6 +248,10 @@ def set_status(store: Store, actor: User, now: str, ticket_id: int, status: str,
         if ticket.status == status:
             return None
         wf.check_move(move_side(actor, ticket), ticket.status, status, ticket.id)
+        if resolution is not None and not actor.staff:
+            raise PermissionDenied(
+                "choosing a resolution is staff work; the workflow records its default "
+                "when you close your ticket")
         resolution = wf.resolution_for(status, resolution, ticket.resolution)
         if note is not None:
             # Staff notes on a status change are internal; a requester's is a reply.

@@ -43,7 +43,8 @@ HEADERS: dict[str, dict[str, str]] = {
         "follow_up_of": "Follow-up of", "fields": "Fields", "internal": "internal note",
         "system": "(automatic)", "size": "Size", "sha256": "SHA-256", "at": "When",
         "actor": "Who", "event": "Event", "detail": "Detail", "check": "Check",
-        "state": "State", "login": "Login", "disabled": "Disabled",
+        "state": "State", "login": "Login", "disabled": "Disabled", "key": "Key",
+        "value": "Value", "default": "Default",
     },
     "it": {
         "id": "ID", "title": "Titolo", "status": "Stato", "phase": "Fase",
@@ -57,7 +58,8 @@ HEADERS: dict[str, dict[str, str]] = {
         "internal": "nota interna", "system": "(automatico)", "size": "Dimensione",
         "sha256": "SHA-256", "at": "Quando", "actor": "Chi", "event": "Evento",
         "detail": "Dettaglio", "check": "Controllo", "state": "Esito", "login": "Login",
-        "disabled": "Disattivato",
+        "disabled": "Disattivato", "key": "Chiave", "value": "Valore",
+        "default": "Predefinito",
     },
 }
 

@@ -162,6 +162,18 @@ class Store:
     def set_meta(self, key: str, value: str) -> None:
         self.db.set_meta(key, value)
 
+    def desk_limits(self) -> dict[str, int]:
+        """The desk-wide limits an admin set (``desk set``), by key."""
+        rows = self.conn.execute(
+            "SELECT key, value FROM meta WHERE key >= 'limit.' AND key < 'limit/'")
+        return {str(k)[len("limit."):]: int(v) for k, v in rows}
+
+    def set_desk_limit(self, key: str, value: int | None) -> None:
+        if value is None:
+            self.conn.execute("DELETE FROM meta WHERE key = ?", (f"limit.{key}",))
+        else:
+            self.db.set_meta(f"limit.{key}", str(value))
+
     def select_in(self, head: str, values: Sequence[Any], tail: str = "",
                   params: Sequence[Any] = ()) -> Iterator[Any]:
         return self.db.select_in(head, values, tail, params)
