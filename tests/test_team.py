@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ADMIN, AGENT, CUSTOMER, OTHER, ROOT, Desk
+from conftest import ADMIN, AGENT, CUSTOMER, OTHER, Desk
 
 from ticketcli.config import real_login
 
@@ -198,19 +198,58 @@ def json_doctor(desk: Desk, code: int) -> list[dict[str, Any]]:
 # -- two real people and cron on one desk (needs root to make them) ----------------------------
 
 
+# What the commands these tests run import: ticketcli, and sqlite-utils (migrations)
+# with what it imports.
+PACKAGES = ("ticketcli", "sqlite_utils", "sqlite_fts4", "click", "dateutil", "pluggy", "six",
+            "tabulate")
+
+
+def _reachable_by_all(path: Path) -> bool:
+    """Whether every user may reach ``path`` (each folder above it searchable)."""
+    return all(os.stat(p).st_mode & 0o001 for p in [*path.parents][:-1])
+
+
+def _python_for_all() -> str:
+    for candidate in ("/usr/bin/python3", "/usr/local/bin/python3", sys.executable):
+        if os.path.exists(candidate) and _reachable_by_all(Path(os.path.realpath(candidate))):
+            return candidate
+    pytest.fail("no Python interpreter other users may run (the team test needs one)")
+
+
+def _library(base: Path) -> Path:
+    """ticketcli and what it imports, copied where the test's users can read them (the
+    checkout and the virtualenv may sit in root's home)."""
+    import importlib.util
+
+    lib = base / "lib"
+    lib.mkdir()
+    for name in PACKAGES:
+        spec = importlib.util.find_spec(name)
+        assert spec is not None and spec.origin is not None, name
+        origin = Path(spec.origin)
+        if origin.name == "__init__.py":
+            shutil.copytree(origin.parent, lib / name,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(origin, lib / origin.name)
+    for path in [lib, *lib.rglob("*")]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    return lib
+
+
 class Account:
-    def __init__(self, name: str, groups: list[int]) -> None:
+    def __init__(self, name: str, groups: list[int], lib: Path) -> None:
         self.name = name
         info = pwd.getpwnam(name)
         self.uid, self.gid, self.groups = info.pw_uid, info.pw_gid, groups
+        self.lib = lib
 
     def run(self, db: Path, *args: str, umask: int = 0o022,
             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        python = shutil.which("python3", path="/usr/bin:/usr/local/bin") or sys.executable
-        site = [p for p in sys.path if p.endswith("site-packages")]
         environment = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent",
-                       "LANG": "C.UTF-8", "PYTHONPATH": os.pathsep.join([str(ROOT), *site]),
+                       "LANG": "C.UTF-8", "PYTHONPATH": str(self.lib),
                        "PYTHONDONTWRITEBYTECODE": "1", **(env or {})}
+        python = _python_for_all()
         return subprocess.run(
             [python, "-m", "ticketcli", "--db", str(db), *args], capture_output=True,
             text=True, timeout=60, env=environment, cwd="/", user=self.uid, group=self.gid,
@@ -233,9 +272,10 @@ def team() -> Iterator[tuple[str, Account, Account, Account, Account, Path]]:
         gid = grp.getgrnam(group).gr_gid
         base = Path(tempfile.mkdtemp(prefix="ticketcli-team-", dir="/tmp"))
         os.chmod(base, 0o755)
+        lib = _library(base)
         os.chown(base, pwd.getpwnam(names[0]).pw_uid, -1)
-        a, b, cron = (Account(n, [gid]) for n in names[:3])
-        outsider = Account(names[3], [])
+        a, b, cron = (Account(n, [gid], lib) for n in names[:3])
+        outsider = Account(names[3], [], lib)
         yield group, a, b, cron, outsider, base
     finally:
         for name in names:
