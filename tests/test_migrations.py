@@ -136,6 +136,8 @@ def test_upgrade_to_5_reindexes_words_and_bounds_the_tickets_already_there(
         mp.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:4])
         mp.setattr(migrations, "SCHEMA_VERSION", 4)
         mp.setattr(connection, "SCHEMA_VERSION", 4)
+        # This version's outbox rows do not fit a version 4 outbox: write none then.
+        mp.setattr("ticketcli.context._outbox", lambda store, changes: None)
         desk = make_desk(tmp_path)
         first = desk.open("Stampante in tilt", "--body", "Non stampa più")
         second = desk.open("VPN down")

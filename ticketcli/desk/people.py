@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..errors import Conflict, NotFound, PermissionDenied, UsageError
 from ..store import Org, Store, User
-from ..text import check_email
+from ..text import check_email, check_name
 from ..workflow import ROLES
 
 
@@ -61,7 +61,8 @@ def add_user(store: Store, actor: User, now: str, email: str, name: str | None,
         org_id = find_org(store, org_name).id if org_name else None
         if store.people.user_by_email(address) is not None:
             raise Conflict(f"user {address} already exists")
-        return store.people.add_user(address, name or address.split("@")[0], role, org_id, now)
+        name = (check_name(name) if name else "") or address.split("@")[0]
+        return store.people.add_user(address, name, role, org_id, now)
 
 
 def list_users(store: Store, actor: User) -> list[User]:
