@@ -337,6 +337,13 @@ def test_poison_mail_is_unusable_not_retried(desk: Desk, name: str, way: str) ->
     assert dump(desk) == before
 
 
+def test_a_long_text_is_cut_at_a_line_not_inside_a_character(desk: Desk) -> None:
+    body = ("è" * 50 + "\r\n") * 50_000  # 5 MB of UTF-8, far over the body limit
+    desk.run("mail-in", input=mail(CUSTOMER, "Long", body), as_=None)
+    text = desk.ticket(1)["description"]
+    assert text.startswith("è" * 50 + "\n") and "Ã" not in text and "\ufffd" not in text
+
+
 def test_a_message_just_within_the_bounds_is_delivered(desk: Desk) -> None:
     result = desk.run("mail-in", input=_many_parts(200), as_=None)
     assert result.stdout == "1\n"
@@ -407,6 +414,13 @@ def test_mail_in_display_names_lose_control_and_bidi_characters(desk: Desk) -> N
     desk.run("mail-in", input=mail(sender, "Aiuto"), as_=None)
     users = {u["email"]: u["name"] for u in desk.json("user", "list")}
     assert users["new@customer.example"] == "Nuova [31mCliente"
+
+
+def test_mail_in_titles_lose_control_and_bidi_characters(desk: Desk) -> None:
+    subject = "=?utf-8?q?Printer_=1B[31mred_=E2=80=AEevil?="
+    assert desk.run("mail-in", input=mail("new@customer.example", subject), as_=None,
+                    ).stdout == "1\n"
+    assert desk.ticket(1)["title"] == "Printer [31mred evil"
 
 
 def test_outbound_to_never_carries_control_or_bidi_characters(desk: Desk,

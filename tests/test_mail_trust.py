@@ -344,8 +344,8 @@ def test_accept_applies_it_as_if_it_had_just_arrived(box: Mailbox) -> None:
     assert [to(m) for m in box.send()] == [OTHER], "the others hear of the reply"
     assert held(box.desk) == []
     con = sqlite3.connect(box.desk.db)
-    assert con.execute("SELECT state, decided_by IS NOT NULL FROM mail_held").fetchall() == [
-        ("accepted", 1)]
+    assert con.execute("SELECT state, decided_by IS NOT NULL, length(raw) FROM mail_held"
+                       ).fetchall() == [("accepted", 1, 0)]
     con.close()
     again = box.desk.run("mail", "accept", "1", expect=5)
     assert "already" in again.stderr

@@ -38,6 +38,7 @@ from ..mail.quotes import trim_quoted
 from ..mail.trust import MailTrust, dmarc_pass
 from ..store import Store, User
 from ..store.outbox import MailSQL
+from ..text import without_controls
 from . import tickets
 from .checks import DEFAULT_LIMITS, MAX_ID, Limits
 
@@ -63,9 +64,12 @@ def clean_subject(subject: str) -> str:
 
 
 def _title(mail: Inbound, limits: Limits, fallback: str | None = None) -> str:
-    title = clean_subject(mail.subject) or fallback or ""
+    """A title from the subject (else the first line of text), without the control and
+    bidirectional characters a subject may carry (an escape sequence, U+202E)."""
+    title = without_controls(clean_subject(mail.subject)) or fallback or ""
     if not title:
-        first = next((line.strip() for line in mail.text.splitlines() if line.strip()), "")
+        first = next((without_controls(line) for line in mail.text.splitlines()
+                      if without_controls(line)), "")
         title = first[:80] if first else NO_SUBJECT
     if len(title) > limits.title:
         title = title[: max(limits.title - 1, 1)] + "…"

@@ -290,7 +290,9 @@ class _Walker:
             charset = None
         data = _payload(part)
         room = self.limits.body * 4 + 4096  # bytes that can make the longest text kept
-        text = _clean_text(decode_bytes(data[:room] if len(data) > room else data, charset))
+        if len(data) > room:  # cut at a line break, never inside a character
+            data = data[:max(data.rfind(b"\n", 0, room), 0) or room]
+        text = _clean_text(decode_bytes(data, charset))
         (self.html if ctype == "text/html" else self.plain).append(text)
 
     def walk(self, part: Message, *, body: bool, related: bool = False, depth: int = 0) -> None:
@@ -431,7 +433,7 @@ def _parse(msg: EmailMessage, own_addresses: frozenset[str], limits: Limits) -> 
     for what, value in (("subject", mail.subject), ("sender's name", mail.sender_name),
                         ("text", mail.text), *(("attachment name", f.name) for f in mail.files)):
         if _lone_surrogate(value):
-            mail.problem = (f"the {what} of the message is not valid text: its charset "
+            mail.problem = (f"the message's {what} cannot be read as text: its charset "
                             "encodes a lone surrogate (as UTF-7 can)")
             break
     return mail

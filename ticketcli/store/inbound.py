@@ -109,7 +109,7 @@ class InboundSQL:
             _HELD + "WHERE state = 'held' ORDER BY id")]
 
     def held_message(self, held_id: int) -> HeldMessage | None:
-        """One held, accepted or rejected message, with its raw bytes while held."""
+        """One held, accepted or rejected message, with its bytes while it is held."""
         row = self.conn.execute(
             f"SELECT {_COLUMNS}, raw FROM mail_held WHERE id = ?",  # noqa: S608 (fixed)
             (held_id,)).fetchone()
@@ -118,12 +118,12 @@ class InboundSQL:
         return HeldMessage(*row[:-1])._replace(raw=bytes(row[-1] or b""))
 
     def decide(self, held_id: int, state: str, actor_id: int, now: str) -> bool:
-        """Mark a held message accepted or rejected (a rejected one's bytes are dropped);
-        False when it was no longer held."""
+        """Mark a held message accepted or rejected, and drop its bytes (accepted, what it
+        says is on its ticket now; rejected, it is gone); False when it was no longer
+        held. The record of it stays: who decided, when, and what."""
         assert state in HELD_STATES[1:]
         cur = self.conn.execute(
-            "UPDATE mail_held SET state = ?, decided_by = ?, decided_at = ?, "
-            "raw = CASE WHEN ? = 'rejected' THEN x'' ELSE raw END "
+            "UPDATE mail_held SET state = ?, decided_by = ?, decided_at = ?, raw = x'' "
             "WHERE id = ? AND state = 'held'",
-            (state, actor_id, now, state, held_id))
+            (state, actor_id, now, held_id))
         return cur.rowcount > 0
