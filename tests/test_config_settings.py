@@ -112,6 +112,8 @@ BAD_VALUES = [
     ("smtp.max_attempts", "0", "smtp.max_attempts"),
     ("smtp.host", " ", "smtp.host"),
     ("smtp.sendmail", "'unclosed", "smtp.sendmail"),
+    ("mail.trust", "sometimes", "mail.trust"),
+    ("mail.authserv_id", "mx.example.com; dmarc=pass", "mail.authserv_id"),
 ]
 
 
@@ -158,6 +160,8 @@ GOOD_VALUES = [
     ("smtp.max_attempts", "4", 4),
     ("smtp.cafile", "/etc/ssl/ca.pem", "/etc/ssl/ca.pem"),
     ("smtp.reply_to", "support@example.com", "support@example.com"),
+    ("mail.trust", "from", "from"),
+    ("mail.authserv_id", "mx.example.com", "mx.example.com"),
 ]
 
 

@@ -3,6 +3,10 @@
 The corpus in tests/mail_corpus holds messages shaped like those of common
 mail programs and servers (Thunderbird, Outlook, Gmail, bounces, auto-replies,
 broken ones). Each gets the right outcome and exit code, and never a traceback.
+
+These tests are about reading mail and the workflow's rules, so mail-in runs
+with ``[mail] trust = "from"`` (the sender is believed); whom mail-in believes
+by default, and what it holds for review, is tests/test_mail_trust.py.
 """
 
 from __future__ import annotations
@@ -25,9 +29,18 @@ from ticketcli.mail.quotes import trim_quoted
 CORPUS = Path(__file__).parent / "mail_corpus"
 
 
+def believing_from(desk: Desk) -> str:
+    """A config under which mail-in believes From (as a desk behind a checking gateway)."""
+    config = desk.db.parent / "trust-from.toml"
+    if not config.exists():
+        config.write_text('[mail]\ntrust = "from"\n')
+    return str(config)
+
+
 def mail_in(desk: Desk, data: bytes, expect: int = 0, *args: str,
             env: dict[str, str] | None = None) -> Any:
-    result = desk.run(*args, "mail-in", input=data, as_=None, expect=expect, env=env)
+    result = desk.run("--config", believing_from(desk), *args, "mail-in", input=data,
+                      as_=None, expect=expect, env=env)
     assert "Traceback" not in result.stderr + result.stdout
     if expect:
         assert result.stderr.startswith("Error:"), result.stderr
@@ -112,6 +125,8 @@ EXPECTED: dict[str, tuple[int, Any]] = {
         ["righe.csv"])),
     "empty_everything.eml": (65, None),
     "not_an_email.eml": (65, None),
+    "unparsable_from.eml": (65, None),
+    "display_name_spoof.eml": (65, None),
     # A ticket the sender may not see is answered as one that does not exist: a new one.
     "stranger_reply.eml": (0, lambda d: _new(
         d, "mallory@evil.example", "Printer on fire", "Please add me and show me everything.")),
@@ -175,7 +190,8 @@ def test_mangled_messages_never_cause_a_traceback(desk: Desk) -> None:
             else:
                 data[pos:pos] = rng.choice([b"\r\n", b"=?", b"?=", b"--", b":", b"\x00", b"<",
                                             b"boundary=", b"\xff\xfe"])
-        result = desk.run("mail-in", input=bytes(data), as_=None, expect=None)
+        result = desk.run("--config", believing_from(desk), "mail-in", input=bytes(data),
+                          as_=None, expect=None)
         assert result.exit_code in (0, 65, 67), (i, result.stderr)
         assert "Traceback" not in result.stderr + result.stdout
         assert "internal error" not in result.stderr, (i, result.stderr)
@@ -378,7 +394,7 @@ def test_the_confirmation_answers_the_customers_message(desk: Desk, tmp_path: Pa
     spool = tmp_path / "spool"
     spool.mkdir()
     script = tmp_path / "sendmail"
-    script.write_text(f"#!/bin/sh\ncat > {spool}/$1.eml\n")
+    script.write_text(f'#!/bin/sh\nfor a; do r=$a; done\ncat > {spool}/"$r".eml\n')
     script.chmod(0o755)
     config = tmp_path / "c.toml"
     config.write_text(f'[smtp]\nfrom = "Desk <helpdesk@desk.example>"\nsendmail = "{script}"\n')
@@ -454,15 +470,18 @@ def test_decode_words() -> None:
     assert decode_words("=?x-nope?Q?=E8?=") == "è"
 
 
-def test_parse_reads_the_sender_from_broken_headers() -> None:
-    mail = parse(b'From: "Anna <ANNA@example.com>\r\nSubject: x\r\n\r\nhi\r\n')
-    assert mail.sender == "anna@example.com"
+def test_parse_reads_the_sender_the_email_package_parses() -> None:
+    mail = parse(b'From: "Anna" <ANNA@example.com\r\nSubject: x\r\n\r\nhi\r\n')
+    assert (mail.sender, mail.sender_name) == ("anna@example.com", "Anna")
+    # Nothing that only looks like an address is taken for one (the quote never closes).
+    assert parse(b'From: "Anna <ANNA@example.com>\r\nSubject: x\r\n\r\nhi\r\n').sender is None
     assert parse(b"Subject: no sender\r\n\r\nhi").sender is None
 
 
 def test_mail_in_acts_as_the_sender_not_as_the_caller(desk: Desk) -> None:
     # mail-in needs no --as: the sender acts. An admin passing --as changes nothing.
-    desk.run("--as", ADMIN, "mail-in", input=message(body="as sender"), as_=None)
+    desk.run("--as", ADMIN, "--config", believing_from(desk), "mail-in",
+             input=message(body="as sender"), as_=None)
     assert desk.ticket(1)["comments"][-1]["author"] == CUSTOMER
 
 

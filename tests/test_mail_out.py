@@ -294,7 +294,7 @@ def test_send_delivers_with_proper_headers_threading_and_encoding(
     assert all(str(m["References"]).split()[0] == root for m in msgs)
     assert confirmation["In-Reply-To"] == root
     assert reply["In-Reply-To"] == confirmation["Message-ID"]
-    assert str(reply["References"]).split() == [root, str(confirmation["Message-ID"])]
+    assert str(reply["References"]).split() == [root, str(confirmation["Message-ID"]).strip()]
     shared = next(m for m in zoe if "shared" in m.get_content())
     zoe_reply = next(m for m in zoe if m is not shared)
     assert zoe_reply["In-Reply-To"] == shared["Message-ID"]
@@ -489,7 +489,8 @@ def test_sendmail_command(desk: Desk, tmp_path: Path) -> None:
     config.write_text(f'[smtp]\nfrom = "{FROM}"\nsendmail = "{script} -i"\n')
     tid = desk.open("Via sendmail", as_=CUSTOMER)
     send(desk, config)
-    assert (spool / "0.args").read_text().split() == ["-i", CUSTOMER]
+    # The recipient after "--": an address is never read as an option.
+    assert (spool / "0.args").read_text().split() == ["-i", "--", CUSTOMER]
     msg = email.message_from_bytes((spool / "0.eml").read_bytes(), policy=policy.default)
     assert msg["Subject"] == f"[#{tid}] Via sendmail"
     assert outbox(desk)[0]["state"] == "sent"

@@ -146,8 +146,11 @@ def _discard(stream: IO[str]) -> None:
 
 
 def fail(message: str, code: int) -> int:
-    """Write ``Error: message`` as one line on stderr; return ``code``."""
-    line = " ".join(str(message).split())
+    """Write ``Error: message`` as one line on stderr, control and bidi characters shown
+    rather than obeyed; return ``code``."""
+    from .output.table import terminal
+
+    line = terminal(" ".join(str(message).split()))
     try:
         sys.stderr.write(f"Error: {line}\n")
         sys.stderr.flush()

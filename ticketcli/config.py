@@ -47,6 +47,10 @@ KEYS: dict[str, tuple[type, str]] = {
     "smtp.max_attempts": (int, "attempts before a message is marked failed"),
     "smtp.cafile": (str, "CA certificates for a server with a private certificate"),
     "smtp.reply_to": (str, "Reply-To address of notifications"),
+    "mail.trust": (str, "token (mail-in believes a sender who answers the desk's own mail "
+                        "or passes DMARC; others are held) or from (believe From)"),
+    "mail.authserv_id": (str, "authserv-id of your own mail server, whose "
+                              "Authentication-Results dmarc=pass mail-in believes"),
 }
 MAX_INT = 2**63 - 1  # TOML integers are 64-bit
 SMTP_KEYS = frozenset(key.partition(".")[2] for key in KEYS if key.startswith("smtp."))
@@ -121,6 +125,10 @@ def value_problem(key: str, value: Any) -> str | None:
     table, _, name = key.rpartition(".")
     if table == "smtp":
         return smtp_problem(key, name, value)
+    if table == "mail":
+        from .mail.trust import mail_problem
+
+        return mail_problem(key, name, value)
     kind = KEYS[key][0]
     number = (isinstance(value, (int, float)) and not isinstance(value, bool)
               and math.isfinite(value))

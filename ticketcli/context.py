@@ -14,7 +14,9 @@ import sys
 
 from . import config as cfg
 from .clock import iso, utcnow
-from .errors import ConfigError, UsageError
+from .errors import ConfigError, NotFound, UsageError
+
+MAX_NUMBER = 2**63 - 1  # the largest integer SQLite holds
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -97,7 +99,17 @@ class Context:
     def dispatch(self, function: Callable[..., int | None],
                  arguments: dict[str, Any]) -> int:
         """Run a command's body with its arguments; its exit code (None is 0). Both ways
-        in run every command through here."""
+        in run every command through here, so a number beyond what the database can hold
+        is judged here, for every command: as an id (``ticket_id``, ``--ticket``, ``ids``)
+        it names nothing (not found), as anything else it is a usage error."""
+        for name, value in arguments.items():
+            for number in value if isinstance(value, list) else [value]:
+                if type(number) is int and not -MAX_NUMBER - 1 <= number <= MAX_NUMBER:
+                    if name.endswith(("_id", "ids")) or name in ("ticket", "follow_up"):
+                        raise NotFound(f"{number} not found (no number here is larger than "
+                                       f"{MAX_NUMBER})")
+                    raise UsageError(f"{number} is out of range (numbers go up to "
+                                     f"{MAX_NUMBER})")
         return function(self, **arguments) or 0
 
     # -- configuration ----------------------------------------------------------
@@ -244,11 +256,20 @@ class Context:
             return None
 
     def out(self, text: str) -> None:
+        """Data on stdout; on a terminal, whatever the format, with control and bidi
+        characters shown rather than obeyed (a pipe or a file gets it exactly)."""
         if text:
+            if self.is_tty:
+                from .output.table import terminal
+
+                text = terminal(text)
             self.stdout.write(text)
             self.stdout.flush()
 
     def say(self, message: str) -> None:
-        """A message for people: stderr, never mixed with data."""
-        self.stderr.write(message + "\n")
+        """A message for people: stderr, never mixed with data, control and bidi
+        characters shown rather than obeyed."""
+        from .output.table import terminal
+
+        self.stderr.write(terminal(message) + "\n")
         self.stderr.flush()

@@ -142,6 +142,12 @@ class Disconnected(DeliveryFailure):
 # -- internal signals ---------------------------------------------------------------------
 
 
+class MessageTooComplex(Exception):
+    """Raised while a received message is parsed, to stop reading it: it has more parts,
+    or parts nested deeper, than mail-in reads (the message says which). Never reaches
+    the boundary: the message is then unusable (65)."""
+
+
 class Rollback(Exception):
     """Raised inside a transaction to undo it on purpose (an import's dry run, an
     import with bad lines): never reaches the boundary."""

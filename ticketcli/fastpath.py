@@ -141,7 +141,8 @@ def _options(tokens: list[str], i: int, options: Options, keywords: dict[str, An
 def _value(text: str, kind: str) -> Any:
     """A value as click converts it, or None where click would need to judge it."""
     if kind in ("int", "multi_int"):
-        return int(text) if text.isascii() and text.isdigit() else None
+        # Longer than any number Python converts (4,300 digits): click says what is wrong.
+        return int(text) if text.isascii() and text.isdigit() and len(text) <= 4300 else None
     if kind == "float":
         digits = text.replace(".", "", 1)
         return float(text) if digits.isascii() and digits.isdigit() else None

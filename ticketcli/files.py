@@ -74,9 +74,12 @@ def replace_file(path: str, fill: Callable[[IO[str]], T], *, parents: bool = Fal
     """Write a new version of the file at ``path`` with ``fill`` and put it in place at once;
     return what ``fill`` returns.
 
-    The text goes to a temporary file beside the target (mode 0600), is synced, and is
-    renamed over the target; on any failure the temporary file is removed and the target is
-    as it was. A symlink is written through: its target is replaced, the link stays. A
+    The text goes to a temporary file beside the target (mode 0600, created exclusively, so
+    never through a link someone put there), is synced, and is renamed over the target; on
+    any failure the temporary file is removed and the target is as it was. A symlink of
+    your own (or root's) is written through: its target is replaced, the link stays; one
+    that someone else owns is refused (UsageError, exit 2), never followed: in a shared
+    directory such as /tmp it would let them choose what you overwrite. A
     directory, device, FIFO or socket is refused (UsageError, exit 2), never replaced. The
     directory must exist unless ``parents`` (then it is created, mode 0700); a missing or
     read-only directory or a full disk is a TicketError (exit 1).
@@ -88,6 +91,7 @@ def replace_file(path: str, fill: Callable[[IO[str]], T], *, parents: bool = Fal
     if not path or name in ("", ".", ".."):
         raise UsageError(f"{path!r} is not a file name")
     if os.path.islink(path):
+        refuse_foreign_link(path)
         resolved = os.path.realpath(path)
         if os.path.islink(resolved):  # realpath stops inside a loop of links
             raise UsageError(f"{path} is a loop of symbolic links")
@@ -130,6 +134,28 @@ def replace_file(path: str, fill: Callable[[IO[str]], T], *, parents: bool = Fal
         raise
     _sync_directory(parent)
     return result
+
+
+def refuse_foreign_link(path: str) -> None:
+    """UsageError when ``path`` is a symbolic link that neither you nor root owns (or any
+    link on the way to its target is): writing through it would write where its owner
+    chose. Nothing when it is not a link."""
+    seen = 0
+    while True:
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return
+        if not stat.S_ISLNK(st.st_mode):
+            return
+        if st.st_uid not in (os.geteuid(), 0):
+            raise UsageError(f"{path} is a symbolic link owned by someone else (uid "
+                             f"{st.st_uid}); refusing to write through it")
+        seen += 1
+        if seen > 40:
+            return  # a loop: the caller reports it
+        target = os.readlink(path)
+        path = os.path.join(os.path.dirname(path), target)
 
 
 def write_atomically(path: str, text: str, *, parents: bool = False) -> None:

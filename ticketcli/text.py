@@ -10,6 +10,11 @@ from .errors import UsageError
 
 # C0 and C1 control characters (line breaks and tabs among them): the one definition.
 _CONTROL = frozenset(chr(c) for c in (*range(0x00, 0x20), *range(0x7F, 0xA0)))
+# The bidirectional marks, embeddings, overrides and isolates: text that holds them can
+# show on a screen in another order than it is (an address, a name that lies).
+_BIDI = frozenset(chr(c) for c in (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F),
+                                   *range(0x2066, 0x206A)))
+MAX_NAME = 200
 MAX_EMAIL = 254
 # Characters an address may not hold outside its domain (RFC 5322 specials, spaces).
 _NOT_IN_LOCAL = frozenset(' \t\r\n<>(),;:"[]\\@')
@@ -18,6 +23,26 @@ _NOT_IN_LOCAL = frozenset(' \t\r\n<>(),;:"[]\\@')
 def has_control(text: str) -> bool:
     """Whether ``text`` holds a C0 or C1 control character."""
     return not _CONTROL.isdisjoint(text)
+
+
+def has_bidi(text: str) -> bool:
+    """Whether ``text`` holds a bidirectional control (U+202E and its kin)."""
+    return not _BIDI.isdisjoint(text)
+
+
+def without_controls(text: str) -> str:
+    """``text`` on one line without control characters or bidirectional controls (for
+    names that come from outside, such as a mail's display name)."""
+    kept = "".join(" " if ch in _CONTROL else ch for ch in text if ch not in _BIDI)
+    return " ".join(kept.split())
+
+
+def check_name(value: str, what: str = "a name", limit: int = MAX_NAME) -> str:
+    """A person's name: :func:`one_line`, and no bidirectional controls either."""
+    clean = one_line(value, what, limit)
+    if has_bidi(clean):
+        raise UsageError(f"{what} cannot contain bidirectional control characters")
+    return clean
 
 
 def one_line(value: str, what: str, limit: int) -> str:
@@ -32,31 +57,6 @@ def one_line(value: str, what: str, limit: int) -> str:
     return clean
 
 
-# Characters that reorder the text around them on a terminal (bidirectional embeddings,
-# overrides and isolates, and the marks): refused in names, shown escaped in output.
-BIDI = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E,
-                                  0x200F, 0x061C))
-MAX_NAME = 200
-
-
-def check_name(value: str, what: str = "a name") -> str:
-    """A person's name: one line of at most MAX_NAME characters, with no control or
-    bidirectional formatting characters; spaces folded."""
-    clean = " ".join(value.split())
-    if has_control(clean) or not BIDI.isdisjoint(clean):
-        raise UsageError(f"{what} cannot contain control or text-direction characters")
-    if len(clean) > MAX_NAME:
-        raise UsageError(f"{what} is at most {MAX_NAME} characters (got {len(clean)})")
-    return clean
-
-
-def clean_name(value: str) -> str:
-    """A name from outside (a mail's display name): control and text-direction
-    characters dropped, spaces folded, cut at MAX_NAME characters."""
-    kept = "".join(ch for ch in value if ch not in BIDI and not has_control(ch))
-    return " ".join(kept.split())[:MAX_NAME]
-
-
 def _domain_ok(domain: str) -> bool:
     if not domain or not (domain[0].isascii() and domain[0].isalnum()):
         return False
@@ -66,12 +66,17 @@ def _domain_ok(domain: str) -> bool:
 
 
 def check_email(value: str) -> str:
-    """An email address, trimmed and lower-cased; a usage error for anything else."""
+    """An email address, trimmed and lower-cased; a usage error for anything else.
+
+    Every address that enters ticketcli comes through here. One that starts with
+    ``-`` is refused: a program it is handed to (sendmail) would read it as an
+    option, and no real mailbox needs one; so is one with control characters or
+    bidirectional controls, which show as another address than they are."""
     email = value.strip()
     local, at, domain = email.rpartition("@")
     if (not at or not local or len(email) > MAX_EMAIL or not _domain_ok(domain)
             or not _NOT_IN_LOCAL.isdisjoint(local) or any(ch.isspace() for ch in local)
-            or has_control(local)):
+            or has_control(local) or has_bidi(local) or local.startswith("-")):
         raise UsageError(f"{value!r} is not a valid email address")
     return email.lower()
 

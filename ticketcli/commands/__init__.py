@@ -62,6 +62,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "notify template set": ("notify", "template_set"),
     "notify template reset": ("notify", "template_reset"),
     "mail-in": ("mail", "mail_in"),
+    "mail held": ("mail", "held"),
+    "mail accept": ("mail", "accept"),
+    "mail reject": ("mail", "reject"),
     "import": ("transfer", "import_"),
     "export": ("transfer", "export"),
 }
@@ -74,6 +77,7 @@ GROUPS: dict[str, str] = {
     "config": "Read and edit the user config (TOML).",
     "desk": "The desk-wide limits that protect it (admins only).",
     "notify": "Email notifications: deliver the outbox (from cron), list it, manage templates.",
+    "mail": "Mail held for review: list it, accept or reject it (staff).",
     "notify template": (
         "Message templates: show, override (admins) and reset them.\n\n"
         "\b\nExamples:\n  ticketcli notify template show reply --lang it > reply.txt\n"

@@ -20,7 +20,7 @@ ENV = {'db': 'TICKETCLI_DB', 'config': 'TICKETCLI_CONFIG', 'as_': 'TICKETCLI_USE
 
 MOVABLE = ('--db', '--config', '--as')
 
-GROUPS = ('user', 'org', 'workflow', 'config', 'desk', 'notify', 'notify template')
+GROUPS = ('user', 'org', 'workflow', 'config', 'desk', 'notify', 'mail', 'notify template')
 
 COMMANDS = {'init': (('init', 'init'),
           {'--preset': ('preset', 'str'),
@@ -209,6 +209,9 @@ COMMANDS = {'init': (('init', 'init'),
                            (('kind', 'str', 1, True),),
                            ()),
  'mail-in': (('mail', 'mail_in'), {}, (), ()),
+ 'mail held': (('mail', 'held'), {'--format': ('fmt', 'str'), '-f': ('fmt', 'str')}, (), ()),
+ 'mail accept': (('mail', 'accept'), {}, (('held_id', 'int', 1, True),), ()),
+ 'mail reject': (('mail', 'reject'), {}, (('held_id', 'int', 1, True),), ()),
  'import': (('transfer', 'import_'),
             {'--format': ('fmt', 'str'),
              '-f': ('fmt', 'str'),

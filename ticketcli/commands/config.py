@@ -90,6 +90,8 @@ def config_set(
       smtp.from, smtp.host, smtp.port, smtp.security, smtp.username,
       smtp.password_env, smtp.sendmail, smtp.timeout, smtp.max_attempts,
       smtp.cafile, smtp.reply_to: mail delivery (docs/EMAIL.md)
+      mail.trust           token (default) or from: whom mail-in believes
+      mail.authserv_id     your mail server's authserv-id (DMARC results)
 
     \b
     Examples:

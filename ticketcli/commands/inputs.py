@@ -11,7 +11,8 @@ from ..files import read_small_file, reading
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
+    from typing import IO
 
     from ..context import Context
 
@@ -58,22 +59,105 @@ def body_from(c: Context, text: str | None, body_file: str | None, what: str,
     return text
 
 
-def parse_ids(c: Context, words: Sequence[str]) -> list[int]:
-    """Ticket ids from the arguments; ``-`` reads whitespace-separated ids from stdin.
+MAX_IDS = 10_000_000  # ids one command takes (8 bytes each in memory)
+_ID_DIGITS = 19  # 2**63 - 1, SQLite's largest integer, has 19
+_MAX_ID = 2**63 - 1
+_WHITESPACE = b" \t\n\r\x0b\x0c"
+_CHUNK = 1 << 16
 
-    Ids piped from a query that matched nothing (``list ... --format ids | set-status -
-    solved``) are nothing to do, not an error: only ids missing from the command line
-    itself are a usage error."""
-    ids: list[int] = []
+
+def parse_ids(c: Context, words: Sequence[str]) -> Sequence[int]:
+    """Ticket ids from the arguments, each once, in order; ``-`` reads whitespace-separated
+    ids from stdin.
+
+    Stdin is read as a stream, a chunk at a time, so a million ids take a few MB (8
+    bytes each, and a bitmap of those seen): a token is only ever judged whole, never
+    cut where a chunk ends, and anything but a positive number of at most 19 digits is
+    a usage error before any ticket is touched. Ids piped from a query that matched
+    nothing (``list ... --format ids | set-status - solved``) are nothing to do, not an
+    error: only ids missing from the command line itself are a usage error."""
+    from array import array
+
+    ids = array("q")
+    seen = _Seen()
     for word in words:
-        tokens = read_text(c, "-", "list of ids").split() if word == "-" else [word]
-        for token in tokens:
-            if not (token.isascii() and token.isdigit()) or int(token) <= 0:
-                raise UsageError(f"{token!r} is not a ticket id (ids are positive numbers)")
-            ids.append(int(token))
+        for token in (_stdin_tokens(c) if word == "-" else [word.encode("utf-8",
+                                                                         "surrogateescape")]):
+            number = _ticket_id(token)
+            if seen.add(number):
+                if len(ids) >= MAX_IDS:
+                    raise UsageError(f"more than {MAX_IDS:,} ticket ids; give them in "
+                                     "smaller batches")
+                ids.append(number)
     if not ids and "-" not in words:
         raise UsageError("no ticket ids given")
-    return list(dict.fromkeys(ids))
+    return ids
+
+
+def _ticket_id(token: bytes) -> int:
+    if token.isdigit() and len(token) <= _ID_DIGITS:  # bytes: ASCII digits only
+        number = int(token)
+        if 0 < number <= _MAX_ID:
+            return number
+    shown = token[:24].decode("utf-8", "replace") + ("…" if len(token) > 24 else "")
+    raise UsageError(f"{shown!r} is not a ticket id (ids are positive numbers of at most "
+                     f"{_ID_DIGITS} digits)")
+
+
+def _stdin_tokens(c: Context) -> Iterator[bytes]:
+    """The whitespace-separated words on stdin, read a chunk at a time; a word that goes
+    on past any ticket id's length is refused as soon as it does (memory stays bounded)."""
+    stream = getattr(c.stdin, "buffer", None)
+    if stream is None:  # a text stream without bytes under it (tests)
+        stream = _Encoded(c.stdin)
+    carry = b""
+    while True:
+        chunk = stream.read(_CHUNK)
+        if not chunk:
+            break
+        chunk = carry + chunk
+        words = chunk.split()
+        carry = words.pop() if words and chunk[-1] not in _WHITESPACE else b""
+        if len(carry) > _ID_DIGITS:
+            _ticket_id(carry)
+        yield from words
+    if carry:
+        yield carry
+
+
+class _Encoded:
+    def __init__(self, text: IO[str]) -> None:
+        self.text = text
+
+    def read(self, size: int) -> bytes:
+        return self.text.read(size).encode("utf-8", "surrogateescape")
+
+
+class _Seen:
+    """The ids taken so far: a bitmap for those below 2**27 (16 MB at most, 125 KB for
+    a million), a set for the rare larger ones."""
+
+    BITMAP = 1 << 27
+
+    def __init__(self) -> None:
+        self.bits = bytearray()
+        self.large: set[int] = set()
+
+    def add(self, number: int) -> bool:
+        """Take ``number``; False when it was already taken."""
+        if number >= self.BITMAP:
+            if number in self.large:
+                return False
+            self.large.add(number)
+            return True
+        byte, mask = number >> 3, 1 << (number & 7)
+        bits = self.bits
+        if byte >= len(bits):
+            bits.extend(bytes(max(byte + 1 - len(bits), len(bits))))
+        if bits[byte] & mask:
+            return False
+        bits[byte] |= mask
+        return True
 
 
 def parse_fields(pairs: Sequence[str] | None) -> dict[str, str]:

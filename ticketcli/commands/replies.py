@@ -176,12 +176,14 @@ def run_each(c: Context, ids: Sequence[int], action: Callable[[int], Change | No
         change = action(ids[0])
         report_change(c, ids[0], change, done)
         return ExitCode.OK
-    failures: list[TicketError] = []
+    failed = 0
+    codes: set[int] = set()  # what the failures were: their codes, not every error kept
     for ticket_id in ids:
         try:
             change = action(ticket_id)
         except TicketError as e:
-            failures.append(e)
+            failed += 1
+            codes.add(int(e.code))
             c.out(f"{ticket_id}\tfailed\t{e.message}\n")
             continue
         if change is None:
@@ -189,8 +191,7 @@ def run_each(c: Context, ids: Sequence[int], action: Callable[[int], Change | No
         else:
             c.out(f"{ticket_id}\tok\t{change.from_status} -> {change.to_status}\n")
     prefix = "dry run: " if dry_run else ""
-    c.say(f"{prefix}{len(ids) - len(failures)} ok, {len(failures)} failed.")
-    codes = {int(e.code) for e in failures}
+    c.say(f"{prefix}{len(ids) - failed} ok, {failed} failed.")
     if not codes:
         return ExitCode.OK
     return codes.pop() if len(codes) == 1 else ExitCode.ERROR

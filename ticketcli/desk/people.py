@@ -143,7 +143,7 @@ def add_user(store: Store, actor: User, now: str, email: str, name: str | None,
     _check_role(role)
     require_admin(actor, "add people")
     address = check_email(email)
-    clean = check_name(name) if name is not None else address.split("@")[0]
+    clean = (check_name(name) if name else "") or address.split("@")[0]
     bound = check_login(login) if login is not None else None
     with store.write():
         org_id = find_org(store, org_name).id if org_name else None

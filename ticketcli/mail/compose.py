@@ -1,11 +1,14 @@
 """One outbox row as an RFC 5322 message: headers, threading, encodings.
 
-Message-IDs are derived, not stored: ``<ticketcli.DESK.TICKET.ROW@DOMAIN>``
-for a message and ``<ticketcli.DESK.TICKET@DOMAIN>`` for the thread root, so a
-retried message keeps its Message-ID and mail-in can tell which ticket a reply
-belongs to from its References. ``In-Reply-To`` and ``References`` chain each
-recipient's own conversation about the ticket: our earlier messages to them
-and theirs to us.
+Message-IDs are derived from the row: ``<ticketcli.DESK.TICKET.ROW.TOKEN@DOMAIN>``
+for a message, where TOKEN is the secret stored with the row for its one
+recipient, and ``<ticketcli.DESK.TICKET@DOMAIN>`` for the thread root; so a
+retried message keeps its Message-ID, mail-in can tell which ticket a reply
+belongs to from its References, and a reply that names the message proves it
+comes from someone who received it (:mod:`ticketcli.mail.trust`). Rows queued
+before there were tokens have none (``<ticketcli.DESK.TICKET.ROW@DOMAIN>``).
+``In-Reply-To`` and ``References`` chain each recipient's own conversation
+about the ticket: our earlier messages to them and theirs to us.
 """
 
 from __future__ import annotations
@@ -18,15 +21,28 @@ from email.utils import format_datetime
 
 from ..clock import from_stamp
 from ..store.outbox import OutboxMessage, ThreadEntry
+from ..text import without_controls
 from .settings import MailSettings
 
-OWN_ID = re.compile(r"<ticketcli\.([0-9a-z]+)\.(\d+)(?:\.(\d+))?@[^<>\s]+>", re.IGNORECASE)
+OWN_ID = re.compile(r"<ticketcli\.([0-9a-z]+)\.(\d{1,19})(?:\.(\d{1,19})(?:\.([0-9a-f]{20}))?)?"
+                    r"@[^<>\s]+>", re.IGNORECASE)
 MAX_REFERENCES = 10
 
 
-def message_id(desk: str, ticket_id: int, outbox_id: int | None, domain: str) -> str:
+def message_id(desk: str, ticket_id: int, outbox_id: int | None, domain: str,
+               token: str | None = None) -> str:
     tail = f".{outbox_id}" if outbox_id is not None else ""
+    if outbox_id is not None and token:
+        tail += f".{token}"
     return f"<ticketcli.{desk}.{ticket_id}{tail}@{domain}>"
+
+
+def own_message(ref: str, desk: str) -> tuple[int, int, str] | None:
+    """(ticket, outbox row, token) of one of this desk's messages that carries a token."""
+    m = OWN_ID.fullmatch(ref.strip())
+    if m is None or m.group(1).lower() != desk.lower() or not m.group(4):
+        return None
+    return int(m.group(2)), int(m.group(3)), m.group(4).lower()
 
 
 def own_ticket(ref: str, desk: str) -> int | None:
@@ -43,7 +59,8 @@ def references(row: OutboxMessage, earlier: list[ThreadEntry], desk: str,
     refs = [message_id(desk, row.ticket_id, None, domain)]
     for entry in earlier[-(MAX_REFERENCES - 1):]:
         if entry.outbox_id is not None:
-            refs.append(message_id(desk, row.ticket_id, int(entry.outbox_id), domain))
+            refs.append(message_id(desk, row.ticket_id, int(entry.outbox_id), domain,
+                                   entry.token))
         elif entry.message_id:
             refs.append(entry.message_id)
     return list(dict.fromkeys(refs))
@@ -59,7 +76,7 @@ def compose(row: OutboxMessage, settings: MailSettings, desk: str,
     msg = EmailMessage(policy=SMTP)
     msg["From"] = settings.from_header
     local, _, domain = row.address.rpartition("@")
-    name = " ".join(row.name.split())
+    name = without_controls(row.name)  # a name never carries controls into a header
     msg["To"] = Address(display_name=name if name != row.address else "", username=local,
                         domain=domain)
     if settings.reply_to:
@@ -67,7 +84,7 @@ def compose(row: OutboxMessage, settings: MailSettings, desk: str,
     msg["Subject"] = " ".join(row.subject.split())
     created = from_stamp(row.created_at)
     msg["Date"] = format_datetime(created)
-    msg["Message-ID"] = message_id(desk, row.ticket_id, row.id, settings.domain)
+    msg["Message-ID"] = message_id(desk, row.ticket_id, row.id, settings.domain, row.token)
     refs = references(row, earlier, desk, settings.domain)
     msg["In-Reply-To"] = refs[-1]
     msg["References"] = " ".join(refs)

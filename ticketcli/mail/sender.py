@@ -167,7 +167,8 @@ class SmtpTransport:
 
 
 class SendmailTransport:
-    """Pipes each message to ``COMMAND RECIPIENT`` (sendmail, msmtp, ...)."""
+    """Pipes each message to ``COMMAND -- RECIPIENT`` (sendmail, msmtp, ...): after
+    ``--``, an address is never read as an option."""
 
     TEMPORARY = {71, 74, 75}  # EX_OSERR, EX_IOERR, EX_TEMPFAIL
 
@@ -178,7 +179,7 @@ class SendmailTransport:
         from email.policy import default
 
         data = msg.as_bytes(policy=default.clone(linesep="\n"))
-        argv = [*self.settings.sendmail, recipient]
+        argv = [*self.settings.sendmail, "--", recipient]
         try:
             done = subprocess.run(argv, input=data, capture_output=True,
                                   timeout=self.settings.timeout * 4, check=False)

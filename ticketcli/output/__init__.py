@@ -44,7 +44,8 @@ HEADERS: dict[str, dict[str, str]] = {
         "system": "(automatic)", "size": "Size", "sha256": "SHA-256", "at": "When",
         "actor": "Who", "event": "Event", "detail": "Detail", "check": "Check",
         "state": "State", "login": "Login", "disabled": "Disabled", "key": "Key",
-        "value": "Value", "default": "Default",
+        "value": "Value", "default": "Default", "received_at": "Received",
+        "subject": "Subject", "ticket": "Ticket", "reason": "Reason",
     },
     "it": {
         "id": "ID", "title": "Titolo", "status": "Stato", "phase": "Fase",
@@ -59,7 +60,8 @@ HEADERS: dict[str, dict[str, str]] = {
         "sha256": "SHA-256", "at": "Quando", "actor": "Chi", "event": "Evento",
         "detail": "Dettaglio", "check": "Controllo", "state": "Esito", "login": "Login",
         "disabled": "Disattivato", "key": "Chiave", "value": "Valore",
-        "default": "Predefinito",
+        "default": "Predefinito", "received_at": "Ricevuto", "subject": "Oggetto",
+        "ticket": "Ticket", "reason": "Motivo",
     },
 }
 
@@ -68,7 +70,7 @@ MACHINE_COLUMNS = [
     "id", "title", "status", "phase", "priority", "category", "requester", "assignee",
     "organization", "resolution", "follow_up_of", "created_at", "updated_at",
 ]
-TIME_KEYS = ("created_at", "updated_at", "at")
+TIME_KEYS = ("created_at", "updated_at", "at", "received_at")
 
 
 def ticket_record(t: Ticket) -> dict[str, Any]:
@@ -157,6 +159,27 @@ def _tsv_cell(value: Any) -> str:
     )
 
 
+# A cell a spreadsheet would take for a formula (OWASP's list): it gets a leading "'".
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+_QUOTED = frozenset(',"\r\n')
+
+
+def _csv_cell(text: str) -> str:
+    """One CSV cell (RFC 4180): a formula neutralised, quoted when it holds a comma, a
+    quote or any line break (a lone CR too, which the csv module leaves bare)."""
+    if text.startswith(_FORMULA):
+        text = "'" + text
+    if _QUOTED.isdisjoint(text):
+        return text
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _csv_row(cells: Sequence[str]) -> str:
+    if len(cells) == 1 and cells[0] == "":
+        return '""\n'  # a row of one empty cell is not a blank line
+    return ",".join(_csv_cell(c) for c in cells) + "\n"
+
+
 def _table_cell(value: Any, key: str, wf: Workflow | None, lang: str) -> str:
     if key in ("status", "from", "to") and wf is not None and isinstance(value, str):
         status = wf.statuses.get(value)
@@ -180,15 +203,9 @@ def render_rows(records: Sequence[dict[str, Any]], columns: Sequence[str], fmt: 
                     raise UsageError("--format ids needs the id field")
         return "".join(f"{r['id']}\n" for r in records)
     if fmt == "csv":
-        import csv
-        import io
-
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(columns)
-        for r in records:
-            writer.writerow([_cell(r.get(c)) for c in columns])
-        return buf.getvalue()
+        lines = [_csv_row(columns)]
+        lines += [_csv_row([_cell(r.get(c)) for c in columns]) for r in records]
+        return "".join(lines)
     if fmt in ("tsv", PLAIN):
         lines = [] if fmt == PLAIN else ["\t".join(columns)]
         lines += ["\t".join(_tsv_cell(r.get(c)) for c in columns) for r in records]
@@ -219,11 +236,17 @@ def render_details(d: Details, fmt: str, *, lang: str, wf: Workflow,
     return safe(_details_table(d, lang, wf))
 
 
+def _line(value: Any) -> str:
+    """A value on the one line it is shown on: a line break in it cannot start a line of
+    its own (a field ``phone=1\\nAssignee: ...`` would forge one)."""
+    return " ".join(_cell(value).split())
+
+
 def _details_table(d: Details, lang: str, wf: Workflow) -> str:
     h = HEADERS[lang]
     t = d.ticket
     status = wf.statuses.get(t.status)
-    out = [f"#{t.id}  {t.title}", ""]
+    out = [f"#{t.id}  {_line(t.title)}", ""]
     facts = [
         (h["status"], f"{status.label(lang) if status else t.status} ({t.status})"),
         (h["priority"], t.priority),
@@ -239,17 +262,18 @@ def _details_table(d: Details, lang: str, wf: Workflow) -> str:
     ]
     facts += [(k, v) for k, v in sorted(t.fields.items())]
     width = max(len(k) for k, _ in facts)
-    out += [f"{k + ':':<{width + 1}} {v}" for k, v in facts if v]
+    out += [f"{_line(k) + ':':<{width + 1}} {_line(v)}" for k, v in facts if v]
     if t.description:
         out += ["", h["description"] + ":", *("  " + line for line in t.description.splitlines())]
     if d.attachments:
         out += ["", h["attachments"] + ":"]
-        out += [f"  [{a.id}] {a.name}  {a.size} B  sha256:{a.sha256[:12]}" for a in d.attachments]
+        out += [f"  [{a.id}] {_line(a.name)}  {a.size} B  sha256:{a.sha256[:12]}"
+                for a in d.attachments]
     if d.comments:
         out += ["", h["comments"] + ":"]
         for c in d.comments:
             tag = f" ({h['internal']})" if c.internal else ""
-            out.append(f"  {local(c.created_at)}  {c.author}{tag}")
+            out.append(f"  {local(c.created_at)}  {_line(c.author)}{tag}")
             out += ["    " + line for line in c.body.splitlines()]
     if d.history:
         out += ["", h["history"] + ":"]
@@ -261,7 +285,8 @@ def _details_table(d: Details, lang: str, wf: Workflow) -> str:
                     for s in (e.from_status, e.to_status) if s
                 ]
                 move = " → ".join(labels)
-            extra = ", ".join(f"{k}={v}" for k, v in sorted(e.detail.items()) if k != "comment")
+            extra = ", ".join(f"{k}={_line(v)}" for k, v in sorted(e.detail.items())
+                              if k != "comment")
             who = e.actor or h["system"]
             out.append(f"  {local(e.at)}  {who}  {e.event}  {move}  {extra}".rstrip())
     return "\n".join(out) + "\n"

@@ -24,6 +24,20 @@ _CONTROL.update({c: f"\\u{c:04x}" for c in [*range(0x202A, 0x202F), *range(0x206
                                             0x200E, 0x200F, 0x061C]})
 
 
+# What a terminal must never be sent raw from data, whatever the format: every C0 control
+# but tab and newline (a carriage return rewrites the line), DEL, C1 and the bidi controls.
+# Shown as \\uXXXX, which is also how JSON writes them: JSON on a terminal stays JSON.
+_TERMINAL = {c: f"\\u{c:04x}" for c in [*range(0, 9), *range(11, 32), *range(127, 160),
+                                         *range(0x202A, 0x202F), *range(0x2066, 0x206A),
+                                         0x200E, 0x200F, 0x061C]}
+
+
+def terminal(text: str) -> str:
+    """Text for a terminal or for stderr, in any format: control characters and bidi
+    controls shown as ``\\uXXXX``, never obeyed (tab and newline kept)."""
+    return text.translate(_TERMINAL)
+
+
 def safe(text: str) -> str:
     """Text for a terminal: control characters (escape sequences) and bidi overrides
     shown, not obeyed."""

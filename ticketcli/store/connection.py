@@ -99,17 +99,29 @@ def _check_file(path: str) -> bool:
     return False
 
 
-def _create_private(path: str) -> None:
+def _refuse_foreign_link(path: str) -> None:
+    from ..files import refuse_foreign_link
+
+    try:
+        refuse_foreign_link(path)
+    except TicketError as e:
+        raise ConfigError(f"database {e.message}") from None
+
+
+def _create_private(path: str) -> bool:
+    """Create the database file, mode 0600, exclusively (never through a link); False
+    when something is already there (made by someone else meanwhile): check it then."""
     parent = os.path.dirname(path) or "."
     if not os.path.isdir(parent):
         raise TicketError(f"directory {parent} does not exist; create it or choose --db")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except FileExistsError:
-        return
+        return False
     except OSError as e:
         raise TicketError(f"cannot create database {path}: {e.strerror}") from None
     os.close(fd)
+    return True
 
 
 def _no_subscribers(events: Sequence[Event]) -> None:
@@ -142,10 +154,10 @@ class Database:
         """Open (creating if needed) a ticketcli database at ``path``."""
         path = os.fspath(path)
         empty = True
-        if os.path.lexists(path):
+        if os.path.lexists(path) or not _create_private(path):
             empty = _check_file(path)
-        else:
-            _create_private(path)
+            if empty and os.path.islink(path):
+                _refuse_foreign_link(path)  # an empty file is about to become a database
         from .access import keep_shared, narrow_umask_for
 
         narrow_umask_for(path)

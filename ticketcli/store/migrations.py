@@ -390,8 +390,55 @@ def m006_team(db: Any) -> None:
     add("history", "via_id", "INTEGER REFERENCES users(id)")
 
 
+def m009_mail_trust(db: Any) -> None:
+    """Mail that can be trusted.
+
+    - ``outbox.token``: a secret per message (80 random bits), in its Message-ID; a reply that
+      names it comes from someone who received that message. Messages still
+      waiting get one now; those already sent keep the Message-ID they went out
+      with (a reply to them is not proof).
+    - ``mail_held``: messages mail-in did not apply because nothing proved their
+      sender, kept whole until staff accept or reject them.
+    - ``mail_messages.digest``: a delivered message is known by its Message-ID
+      *and* what it says, so a message that only borrows a Message-ID (sent first
+      by a stranger) does not make the real one look delivered already.
+    """
+    if "token" not in db["outbox"].columns_dict:
+        db.execute("ALTER TABLE outbox ADD COLUMN token TEXT")
+    db.execute("UPDATE outbox SET token = lower(hex(randomblob(10))) "
+               "WHERE state = 'pending' AND token IS NULL")
+    db["mail_held"].create(
+        {
+            "id": int,
+            "received_at": str,
+            "sender": str,  # the From address, as parsed
+            "subject": str,
+            "ticket_id": int,  # the ticket it would act on, if any
+            "reason": str,
+            "message_id": str,
+            "digest": str,  # what it says (see mail_messages.digest)
+            "raw": bytes,  # the message as received, to apply it when accepted
+            "state": str,  # held, accepted, rejected
+            "decided_at": str,
+            "decided_by": int,
+        },
+        pk="id",
+        not_null={"received_at", "sender", "subject", "reason", "digest", "raw", "state"},
+        defaults={"state": "held"},
+        foreign_keys=[("ticket_id", "tickets", "id"), ("decided_by", "users", "id")],
+        if_not_exists=True,
+    )
+    db["mail_held"].create_index(["state", "id"], if_not_exists=True)
+    db["mail_held"].create_index(["digest"], if_not_exists=True)
+    if "digest" not in db["mail_messages"].columns_dict:
+        db.execute("ALTER TABLE mail_messages ADD COLUMN digest TEXT")
+    db.execute("DROP INDEX IF EXISTS idx_mail_messages_message_id")
+    db["mail_messages"].create_index(["message_id", "digest"], unique=True, if_not_exists=True)
+
+
 MIGRATIONS: list[Callable[[Any], None]] = [m001_initial, m002_outbox, m003_scale,
-                                           m004_ticket_counts, m005_list_scale, m006_team]
+                                           m004_ticket_counts, m005_list_scale, m006_team,
+                                           m009_mail_trust]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,4 +1,4 @@
-"""All SQL for email: the outbox, inbound Message-IDs, templates and mail languages.
+"""All SQL for email: the outbox, templates and mail languages (received mail: :mod:`.inbound`).
 
 The outbox is filled inside the transaction of the event that caused each
 message (see :mod:`ticketcli.mail.outbox`) and drained by ``notify send``.
@@ -13,8 +13,11 @@ All SQL here is parameterized; no identifier is ever built from input.
 
 from __future__ import annotations
 
+import os
+
 from ..jsontext import dumps, loads
 from ..record import Record
+from .inbound import InboundSQL
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -27,7 +30,7 @@ STATES = ("pending", "sending", "sent", "failed")
 _SELECT = (
     "SELECT o.id, o.ticket_id, o.history_id, o.recipient_id, o.address, coalesce(o.name, ''), "
     "o.lang, o.kind, o.data, o.subject, o.body, o.state, o.attempts, o.next_attempt_at, "
-    "o.lease_until, o.last_error, o.created_at, o.sent_at FROM outbox o "
+    "o.lease_until, o.last_error, o.created_at, o.sent_at, o.token FROM outbox o "
 )
 
 
@@ -50,6 +53,7 @@ class OutboxMessage(Record):
     last_error: str | None
     created_at: str
     sent_at: str | None
+    token: str | None = None  # the secret in its Message-ID (None: sent before there were)
 
 
 class NewMessage(Record):
@@ -68,9 +72,9 @@ class ThreadEntry(Record):
     """A message earlier in one recipient's conversation about a ticket."""
 
     at: str
-    outbox_id: int | None  # our message (its Message-ID is derived from the id)
+    outbox_id: int | None  # our message (its Message-ID is derived from the id and token)
     message_id: str | None  # their message, as received
-
+    token: str | None = None  # our message's secret
 
 
 
@@ -80,7 +84,7 @@ def _message(row: Sequence[Any]) -> OutboxMessage:
     return OutboxMessage(*values)
 
 
-class MailSQL:
+class MailSQL(InboundSQL):
     """The email tables of one store; shares its connection and transactions."""
 
     def __init__(self, db: Database) -> None:
@@ -169,7 +173,8 @@ class MailSQL:
 
     def enqueue(self, history_id: int, ticket_id: int, messages: Sequence[NewMessage],
                 now: str) -> int:
-        """Insert one pending row per message; a repeated (event, recipient) is ignored."""
+        """Insert one pending row per message, each with its own secret token; a repeated
+        (event, recipient) is ignored."""
         return self.enqueue_many([(history_id, ticket_id, m, now) for m in messages])
 
     def enqueue_many(self, messages: Sequence[tuple[int, int, NewMessage, str]]) -> int:
@@ -177,13 +182,14 @@ class MailSQL:
         if not messages:
             return 0
         before = self.conn.total_changes
+        secrets = os.urandom(10 * len(messages)).hex()  # 80 bits each, one system call
         self.conn.executemany(
             "INSERT OR IGNORE INTO outbox(ticket_id, history_id, recipient_id, address, "
             "name, lang, kind, data, subject, body, state, attempts, next_attempt_at, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', '', 'pending', 0, ?, ?)",
+            "created_at, token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', '', 'pending', 0, ?, ?, ?)",
             [(ticket_id, history_id, m.recipient_id, m.address, m.name, m.lang, m.kind,
-              dumps(m.data, sort_keys=True), now, now)
-             for history_id, ticket_id, m, now in messages],
+              dumps(m.data, sort_keys=True), now, now, secrets[20 * i:20 * i + 20])
+             for i, (history_id, ticket_id, m, now) in enumerate(messages)],
         )
         return self.conn.total_changes - before
 
@@ -318,29 +324,13 @@ class MailSQL:
                limit: int = 10) -> list[ThreadEntry]:
         """The recipient's earlier messages on a ticket, oldest first: ours and theirs."""
         rows = self.conn.execute(
-            "SELECT at, outbox_id, message_id FROM ("
-            "  SELECT created_at AS at, id AS outbox_id, NULL AS message_id FROM outbox "
+            "SELECT at, outbox_id, message_id, token FROM ("
+            "  SELECT created_at AS at, id AS outbox_id, NULL AS message_id, token FROM outbox "
             "  WHERE ticket_id = ? AND recipient_id = ? AND id < ? AND state <> 'failed' "
             "  UNION ALL "
-            "  SELECT received_at, NULL, message_id FROM mail_messages "
+            "  SELECT received_at, NULL, message_id, NULL FROM mail_messages "
             "  WHERE ticket_id = ? AND sender_id = ?"
             ") ORDER BY at DESC, coalesce(outbox_id, 0) DESC LIMIT ?",
             (ticket_id, recipient_id, before_id, ticket_id, recipient_id, limit),
         ).fetchall()
-        return [ThreadEntry(str(r[0]), r[1], r[2]) for r in reversed(rows)]
-
-    def inbound_ticket(self, message_id: str) -> int | None:
-        value = self.db.one("SELECT ticket_id FROM mail_messages WHERE message_id = ?",
-                          (message_id,))
-        return None if value is None else int(value)
-
-    def record_inbound(self, ticket_id: int, message_id: str, sender_id: int | None,
-                       now: str) -> None:
-        self.conn.execute(
-            "INSERT OR IGNORE INTO mail_messages(ticket_id, message_id, sender_id, received_at) "
-            "VALUES (?, ?, ?, ?)",
-            (ticket_id, message_id, sender_id, now),
-        )
-
-    def ticket_exists(self, ticket_id: int) -> bool:
-        return bool(self.db.one("SELECT 1 FROM tickets WHERE id = ?", (ticket_id,)))
+        return [ThreadEntry(str(r[0]), r[1], r[2], r[3]) for r in reversed(rows)]

@@ -65,6 +65,8 @@ def checked_records(stream: IO[bytes], fmt: str | None, name: str,
                         found = None  # more after the object: json_record says what
             if type(found) is not dict:
                 found = json_record(number, raw)
+            elif b"\\u" in raw and _lone_surrogate(found):
+                found = LineError(number, _SURROGATE)
             if found is not None:
                 yield found if isinstance(found, LineError) else check(number, found)
         block = stream.readlines(BLOCK)
@@ -98,7 +100,29 @@ def json_record(number: int, raw: bytes) -> dict[str, Any] | LineError | None:
         return LineError(number, f"not valid JSON ({e})")
     if not isinstance(record, dict):
         return LineError(number, "each line must be a JSON object")
+    if _lone_surrogate(record):
+        return LineError(number, _SURROGATE)
     return record
+
+
+_SURROGATE = ("holds a lone surrogate (a \\ud800-\\udfff escape without its pair), which "
+              "is not text")
+
+
+def _lone_surrogate(value: Any) -> bool:
+    """Whether a decoded JSON value holds a string with a lone surrogate (JSON can write
+    one, as an escape; it is no character, and the database cannot store it)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_lone_surrogate(k) or _lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_lone_surrogate(v) for v in value)
+    return False
 
 
 def csv_records(lines: Iterable[bytes]) -> Iterator[tuple[int, dict[str, Any] | LineError]]:
