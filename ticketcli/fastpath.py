@@ -98,6 +98,18 @@ def parse(argv: list[str]) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
     return path, globals_, keywords
 
 
+def is_text(token: str, options: Any) -> bool:
+    """Whether a word that starts with ``-`` is text rather than an option, as argparse
+    decides: it holds a space and does not start with one of the command's options
+    (``open "-5 °C in the server room"``, ``comment 4 "- step one"``; not
+    ``--title=a b``)."""
+    if " " not in token or not token.startswith("-"):
+        return False
+    if token.startswith("--"):
+        return token.partition("=")[0] not in options
+    return token[:2] not in options
+
+
 def _options(tokens: list[str], i: int, options: Options, keywords: dict[str, Any],
              positionals: list[str] | None) -> int | None:
     """Read options from ``tokens[i:]`` into ``keywords``. With ``positionals`` None,
@@ -109,7 +121,8 @@ def _options(tokens: list[str], i: int, options: Options, keywords: dict[str, An
         if token == "--" and positionals is not None:
             positionals += tokens[i:]
             return len(tokens)
-        if not token.startswith("-") or token == "-":  # "-" alone is a word, as in click
+        if (not token.startswith("-") or token == "-"  # "-" alone is a word, as in click
+                or positionals is not None and is_text(token, options)):
             if positionals is None:
                 return i - 1
             positionals.append(token)
@@ -142,6 +155,9 @@ def _value(text: str, kind: str) -> Any:
     """A value as click converts it, or None where click would need to judge it."""
     if kind in ("int", "multi_int"):
         return int(text) if text.isascii() and text.isdigit() else None
+    if kind == "id":  # a ticket id: 12 or #12
+        digits = text[1:] if text.startswith("#") else text
+        return int(digits) if digits.isascii() and digits.isdigit() else None
     if kind == "float":
         digits = text.replace(".", "", 1)
         return float(text) if digits.isascii() and digits.isdigit() else None

@@ -34,10 +34,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "share": ("tickets", "share"),
     "assign": ("tickets", "assign"),
     "take": ("tickets", "take"),
+    "edit": ("edit", "edit"),
     "close-stale": ("stale", "close_stale"),
     "user add": ("people", "user_add"),
     "user list": ("people", "user_list"),
     "org add": ("people", "org_add"),
+    "org edit": ("people", "org_edit"),
     "org list": ("people", "org_list"),
     "workflow show": ("workflow", "workflow_show"),
     "workflow export": ("workflow", "workflow_export"),
@@ -53,9 +55,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "notify list": ("notify", "list_"),
     "notify retry": ("notify", "retry"),
     "notify lang": ("notify", "lang_"),
+    "notify prefs": ("notify", "prefs"),
     "notify template show": ("notify", "template_show"),
     "notify template set": ("notify", "template_set"),
     "notify template reset": ("notify", "template_reset"),
+    "attachment list": ("attachments", "attachment_list"),
+    "attachment get": ("attachments", "attachment_get"),
     "mail-in": ("mail", "mail_in"),
     "import": ("transfer", "import_"),
     "export": ("transfer", "export"),
@@ -65,9 +70,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
 GROUPS: dict[str, str] = {
     "user": "People: add and list users (admins only).",
     "org": "Organizations and their project managers.",
+    "attachment": "The files sent with tickets and comments: list them, get one back out.",
     "workflow": "The workflow every user and cron job follows: show, export, validate, import.",
     "config": "Read and edit the user config (TOML).",
-    "notify": "Email notifications: deliver the outbox (from cron), list it, manage templates.",
+    "notify": "Email notifications: deliver the outbox (from cron), list it, choose what "
+              "you hear about, manage templates.",
     "notify template": (
         "Message templates: show, override (admins) and reset them.\n\n"
         "\b\nExamples:\n  ticketcli notify template show reply --lang it > reply.txt\n"

@@ -8,6 +8,7 @@ import os
 from ..desk.checks import MAX_BODY, NewFile
 from ..errors import UsageError
 from ..files import read_small_file, reading
+from ..i18n import msg
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -23,6 +24,9 @@ def read_text(c: Context, source: str, what: str) -> str:
     so a device such as /dev/zero is refused rather than read forever."""
     limit = max(c.limits.body, MAX_BODY) * 4
     if source == "-":
+        if c.stdin_is_tty():
+            c.say(msg("Type the {what}; end with Ctrl-D on a line of its own "
+                      "(Ctrl-C cancels).", what=msg(what)))
         stream = getattr(c.stdin, "buffer", None)
         data = stream.read(limit + 1) if stream is not None else c.stdin.read(limit + 1).encode()
     else:
@@ -58,6 +62,16 @@ def body_from(c: Context, text: str | None, body_file: str | None, what: str,
     return text
 
 
+def ticket_id(text: str) -> int:
+    """A ticket id as people write it: ``12`` or ``#12`` (as subjects carry it).
+    ValueError for anything else (click reports it as an invalid value)."""
+    digits = text.strip()
+    digits = digits[1:] if digits.startswith("#") else digits
+    if not (digits.isascii() and digits.isdigit()):
+        raise ValueError(f"{text!r} is not a ticket id (a number such as 12 or #12)")
+    return int(digits)
+
+
 def parse_ids(c: Context, words: Sequence[str]) -> list[int]:
     """Ticket ids from the arguments; ``-`` reads whitespace-separated ids from stdin.
 
@@ -68,9 +82,11 @@ def parse_ids(c: Context, words: Sequence[str]) -> list[int]:
     for word in words:
         tokens = read_text(c, "-", "list of ids").split() if word == "-" else [word]
         for token in tokens:
-            if not (token.isascii() and token.isdigit()) or int(token) <= 0:
-                raise UsageError(f"{token!r} is not a ticket id (ids are positive numbers)")
-            ids.append(int(token))
+            digits = token[1:] if token.startswith("#") else token
+            if not (digits.isascii() and digits.isdigit()) or int(digits) <= 0:
+                raise UsageError(msg("{token!r} is not a ticket id (ids are positive numbers, "
+                                     "such as 12 or #12)", token=token))
+            ids.append(int(digits))
     if not ids and "-" not in words:
         raise UsageError("no ticket ids given")
     return list(dict.fromkeys(ids))

@@ -100,3 +100,58 @@ def _fit(widths: list[int], heads: list[str], columns: int, flex: int | None) ->
         if widest is None or widths[widest] <= floor:
             break
         widths[widest] -= 1
+
+
+def wrap(text: str, cells: int) -> list[str]:
+    """``text`` (one paragraph) broken at spaces into lines of at most ``cells`` cells;
+    a word longer than a line is cut where it must be. Runs of spaces become one."""
+    cells = max(cells, 1)
+    lines: list[str] = []
+    line: list[str] = []
+    used = 0
+    for word in text.split():
+        w = width(word)
+        while w > cells:  # a word too long for any line: fill this one, go on
+            room = cells - used - (1 if line else 0)
+            if room < 1 or room < min(cells, 8) and line:
+                lines.append(" ".join(line))
+                line, used = [], 0
+                continue
+            head, word = _cut(word, room)
+            line.append(head)
+            lines.append(" ".join(line))
+            line, used = [], 0
+            w = width(word)
+        if line and used + 1 + w > cells:
+            lines.append(" ".join(line))
+            line, used = [], 0
+        used += w + (1 if line else 0)
+        line.append(word)
+    if line or not lines:
+        lines.append(" ".join(line))
+    return lines
+
+
+def _cut(word: str, cells: int) -> tuple[str, str]:
+    """``word`` split after at most ``cells`` cells (at least one character)."""
+    used = 0
+    for i, ch in enumerate(word):
+        w = width(ch)
+        if used + w > cells and i:
+            return word[:i], word[i:]
+        used += w
+    return word, ""
+
+
+def wrap_lines(text: str, cells: int | None, indent: str = "") -> list[str]:
+    """Every line of ``text`` wrapped to ``cells`` (None: as it is), each line starting
+    with ``indent``; blank lines kept."""
+    out: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        if cells is None or not paragraph.strip():
+            out.append((indent + paragraph).rstrip())
+            continue
+        lead = paragraph[:len(paragraph) - len(paragraph.lstrip())]
+        room = max(cells - width(indent) - width(lead), 10)
+        out += [indent + lead + part for part in wrap(paragraph, room)]
+    return out

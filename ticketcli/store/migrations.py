@@ -376,8 +376,21 @@ def m005_list_scale(db: Any) -> None:
         db.execute(f"CREATE TRIGGER {name} {body}")
 
 
+def m007_notify_prefs(db: Any) -> None:
+    """What each agent wants to hear about (``notify prefs``): one row per choice made;
+    an event without a row takes its default."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS notify_prefs (user_id INTEGER NOT NULL "
+        "REFERENCES users(id), event TEXT NOT NULL, enabled INTEGER NOT NULL, "
+        "PRIMARY KEY (user_id, event))"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS idx_notify_prefs_event ON notify_prefs(event, "
+               "enabled)")
+
+
 MIGRATIONS: list[Callable[[Any], None]] = [m001_initial, m002_outbox, m003_scale,
-                                           m004_ticket_counts, m005_list_scale]
+                                           m004_ticket_counts, m005_list_scale,
+                                           m007_notify_prefs]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
