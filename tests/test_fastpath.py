@@ -269,7 +269,8 @@ def _command_line(rng: random.Random) -> list[str]:
     tail: list[str] = []
     if rng.random() < 0.3:
         opt = rng.choice(table.MOVABLE)
-        tail = [opt, "after.db" if opt != "--as" else "b@c.d"]
+        tail = [opt] if table.GLOBAL[opt][1] == "flag" else \
+            [opt, "after.db" if opt != "--as" else "b@c.d"]
     return [*front, *path.split(), *words, *tail, *positional]
 
 

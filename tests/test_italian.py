@@ -135,8 +135,8 @@ def test_headers_history_confirmations_and_errors_in_italian(desk: Desk) -> None
     assert "Aperto" in table and "Normale" in table
     page = desk.run("show", str(tid), "--format", "table", env=IT).stdout
     history = page.split("Cronologia:")[1]
-    assert "aperto  Nuovo" in history and "assegnato  a agent@example.com" in history
-    assert "stato  Nuovo → Aperto" in history
+    assert "aperto Nuovo" in history and "assegnato a agent@example.com" in history
+    assert "stato Nuovo → Aperto" in history
     error = desk.run("show", "999", expect=3, env=IT).stderr
     assert error == "Error: ticket 999 non trovato\n"
     refused = desk.run("set-status", str(tid), "open", "--if-status", "new", expect=5,

@@ -183,6 +183,9 @@ def exit_code(error: BaseException, codes: Mapping[int, int] | None = None,
         return fail(message, code if codes is None or isinstance(error, MailInError)
                     else codes.get(code, code))
 
+    if isinstance(error, KeyboardInterrupt) or (
+            isinstance(error, TicketError) and error.code == ExitCode.INTERRUPTED):
+        _after_ctrl_c()
     if isinstance(error, TicketError):
         return report(error.message, error.code)
     if isinstance(error, sqlite3.Error):
@@ -212,6 +215,16 @@ def exit_code(error: BaseException, codes: Mapping[int, int] | None = None,
             ExitCode.ERROR,
         )
     raise error
+
+
+def _after_ctrl_c() -> None:
+    """On a terminal, the line the terminal echoed ^C on ends first: the error is a line
+    of its own."""
+    try:
+        if sys.stderr.isatty():
+            sys.stderr.write("\n")
+    except (OSError, ValueError, OutputError):
+        pass
 
 
 def non_utf8(argv: list[str]) -> str | None:

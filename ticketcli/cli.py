@@ -376,6 +376,6 @@ def fastpath_table() -> dict[str, Any]:
                             "words; teach ticketcli/fastpath.py and regenerate")
         commands[path] = (COMMANDS[path], options, tuple(arguments), required)
     movable = tuple(o for o, (_, kind) in globals_.items()
-                    if kind not in ("flag", "off", "version") and o not in used)
+                    if kind not in ("off", "version") and o not in used)
     return {"GLOBAL": globals_, "ENV": env, "MOVABLE": movable, "GROUPS": tuple(GROUPS),
             "COMMANDS": commands}

@@ -35,8 +35,8 @@ _WITH_VALUE = frozenset(o for o, (_, kind) in table.GLOBAL.items()
 
 
 def hoist_global_options(argv: list[str]) -> list[str]:
-    """Move the global options that no command uses (--db, --config, --as), found after
-    the command, to the front.
+    """Move the global options that no command uses (--db, --config, --as, --no-pager),
+    found after the command, to the front.
 
     ``ticketcli show 42 --db x.db`` then means ``ticketcli --db x.db show 42``.
     Nothing after a ``--`` is touched.
@@ -46,12 +46,16 @@ def hoist_global_options(argv: list[str]) -> list[str]:
         i += 2 if argv[i] in _WITH_VALUE else 1
     front, rest, moved = argv[:i], [], []
     j = i
-    prefixes = tuple(f"{o}=" for o in table.MOVABLE)
+    prefixes = tuple(f"{o}=" for o in table.MOVABLE if o in _WITH_VALUE)
     while j < len(argv):
         token = argv[j]
         if token == "--":
             rest += argv[j:]
             break
+        if token in table.MOVABLE and token not in _WITH_VALUE:
+            moved.append(token)
+            j += 1
+            continue
         if token in table.MOVABLE and j + 1 < len(argv):
             moved += argv[j:j + 2]
             j += 2
@@ -222,7 +226,8 @@ def run(c: Context, argv: list[str]) -> int | None:
             if options.get(param) is None:
                 options[param] = os.environ.get(var) or None
         c.configure(db=options.get("db"), config=options.get("config"),
-                    as_=options.get("as_"), lang=options.get("lang"))
+                    as_=options.get("as_"), lang=options.get("lang"),
+                    no_pager=bool(options.get("no_pager")))
         body = function(path)
         assert callable(body)
         return c.dispatch(body, keywords)

@@ -2,7 +2,8 @@
 the Typer declarations of the command functions. Do not edit; run the script.
 
 GLOBAL: global option -> (parameter, kind); ENV: parameter -> environment variable;
-MOVABLE: global options a command line may give after the command; GROUPS: command
+MOVABLE: global options a command line may give after the command (a flag alone, the
+others with their value); GROUPS: command
 groups; COMMANDS: command words -> ((module, function), {option: (parameter, kind)},
 ((argument, kind, nargs, required), ...), (required option parameters)). Kinds: str,
 int, float, flag, off (the flag's --no- form), version, multi (repeatable), multi_int.
@@ -19,7 +20,7 @@ GLOBAL = {'--db': ('db', 'str'),
 
 ENV = {'db': 'TICKETCLI_DB', 'config': 'TICKETCLI_CONFIG', 'as_': 'TICKETCLI_USER'}
 
-MOVABLE = ('--db', '--config', '--as')
+MOVABLE = ('--db', '--config', '--as', '--no-pager')
 
 GROUPS = ('user', 'org', 'attachment', 'workflow', 'config', 'notify', 'notify template')
 

@@ -202,7 +202,25 @@ def render_rows(records: Sequence[dict[str, Any]], columns: Sequence[str], fmt: 
     flex = list(columns).index("title") if "title" in columns else None
     if width is None and flex is not None:
         rows = [[*r[:flex], clip(r[flex], 60), *r[flex + 1:]] for r in rows]
-    return render(headers, rows, columns=width, flex=flex)
+    # What a narrow terminal gives up first, before any column is cut: the year of
+    # times, then the domain of addresses (anna@…).
+    shorter = [(i, _without_year) for i, c in enumerate(columns) if c in TIME_KEYS]
+    shorter += [(i, _local_part) for i, c in enumerate(columns) if c in EMAIL_KEYS]
+    return render(headers, rows, columns=width, flex=flex, shorter=shorter)
+
+
+EMAIL_KEYS = ("requester", "assignee", "manager", "uploader", "recipient")
+
+
+def _without_year(text: str) -> str:
+    """``2026-05-01 09:30`` as ``05-01 09:30``."""
+    return text[5:] if len(text) == 16 and text[4] == "-" else text
+
+
+def _local_part(text: str) -> str:
+    """``anna@example.com`` as ``anna@…``."""
+    local, at, _ = text.partition("@")
+    return f"{local}@…" if at else text
 
 
 def render_details(d: Details, fmt: str, *, lang: str, wf: Workflow,

@@ -40,7 +40,9 @@ def details_page(d: Details, lang: str, wf: Workflow, header: Any,
     """The page ``show`` prints on a terminal; ``cells`` is the terminal's width (None:
     lines as long as they are). ``header(key)`` names a field in ``lang``."""
     t = d.ticket
-    out = wrap_lines(f"#{t.id}  {t.title}", cells)
+    head = f"#{t.id}  "
+    titled = wrap_lines(t.title, None if cells is None else max(cells - width(head), 20))
+    out = [head + titled[0], *(" " * width(head) + line for line in titled[1:])]
     out.append("")
     facts = [
         (header("status"), f"{wf.status_label(t.status, lang)} ({t.status})"),
@@ -68,7 +70,7 @@ def details_page(d: Details, lang: str, wf: Workflow, header: Any,
     if d.attachments:
         out += ["", header("attachments") + ":"]
         for a in d.attachments:
-            out += wrap_lines(f"[{a.id}] {a.name}  {size(a.size)}  sha256 {a.sha256[:HASH]}",
+            out += wrap_lines(f"[{a.id}] {a.name} ({size(a.size)}, sha256 {a.sha256[:HASH]})",
                               cells, "  ")
     if d.comments:
         out += ["", header("comments") + ":"]
@@ -80,9 +82,9 @@ def details_page(d: Details, lang: str, wf: Workflow, header: Any,
         out += ["", header("history") + ":"]
         for e in d.history:
             who = e.actor or header("system")
-            parts = [local(e.at), who, event_name(e.event, lang), history_detail(e, lang, wf)]
-            line = "  ".join(p for p in parts if p)
-            out += wrap_lines(line, cells, "  ")
+            what = " ".join(p for p in (event_name(e.event, lang),
+                                        history_detail(e, lang, wf)) if p)
+            out += wrap_lines(f"{local(e.at)}  {who}  {what}", cells, "  ")
     return safe("\n".join(out) + "\n")
 
 
@@ -132,10 +134,10 @@ def history_detail(e: HistoryEntry, lang: str, wf: Workflow) -> str:
             return f"{gettext(lang, 'to')} {new}"
         return f"{gettext(lang, 'none')} ({gettext(lang, 'was')} {old})" if old else ""
     if e.event == "attachment":
-        text = f"{d.get('name', '')}  {size(int(d.get('size') or 0))}"
+        facts = size(int(d.get("size") or 0))
         if d.get("sha256"):
-            text += f"  sha256 {str(d['sha256'])[:HASH]}"
-        return text
+            facts += f", sha256 {str(d['sha256'])[:HASH]}"
+        return f"{_text(d.get('name'))} ({facts})"
     if e.event in ("shared", "unshared"):
         return _text(d.get("user"))
     if e.event == "follow_up":
