@@ -168,3 +168,16 @@ def test_the_help_of_open_and_comment_says_so(desk: Desk) -> None:
     for command in ("open", "comment"):
         text = desk.run(command, "--help").stdout
         assert "begins with -" in text and "--" in text
+
+
+def test_take_and_assign_say_what_they_did(desk: Desk) -> None:
+    tid = desk.open("x")
+    assert desk.run("take", str(tid), as_=AGENT).stderr == \
+        f"Ticket {tid}: assigned to you ({AGENT}).\n"
+    assert desk.run("take", str(tid), as_=AGENT).stderr == \
+        f"Ticket {tid} is already assigned to you ({AGENT}).\n"
+    assert desk.run("assign", str(tid), "admin@example.com", as_=AGENT).stderr == \
+        f"Ticket {tid}: assigned to admin@example.com.\n"
+    assert desk.run("assign", str(tid)).stderr == f"Ticket {tid}: unassigned.\n"
+    assert desk.run("assign", str(tid)).stderr == f"Ticket {tid} has no assignee.\n"
+    assert desk.run("assign", str(tid), "me").stdout == ""

@@ -32,7 +32,8 @@ AttachOption = Annotated[
 IfStatusOption = Annotated[
     str | None,
     typer.Option("--if-status", metavar="STATUS", autocompletion=complete.statuses,
-                 help="Refuse (exit 5) unless the ticket is still in this status."),
+                 help="Refuse (exit 5) unless the ticket is still in this status (key or "
+                      "label)."),
 ]
 DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Check every ticket and report; change nothing.")

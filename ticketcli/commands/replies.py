@@ -49,7 +49,7 @@ def comment(
     ] = False,
     status: Annotated[
         str | None, typer.Option("--status", metavar="S",
-                                 help="Reply and set this status in one step.",
+                                 help="Reply and set this status in one step (key or label).",
                                  autocompletion=complete.statuses)
     ] = None,
     attach: AttachOption = None,
