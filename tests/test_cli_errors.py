@@ -89,7 +89,10 @@ def test_unknown_status_is_a_usage_error(desk: Desk, tid: int) -> None:
     assert "bogus" in message
     fails(desk, "comment", str(tid), "hi", "--status", "bogus", code=2)
     fails(desk, "list", "--status", "bogus", code=2)
-    fails(desk, "set-status", str(tid), "Open", code=2)  # keys are case-sensitive
+    # Keys and labels are accepted in any case, but a near miss is still unknown.
+    message = fails(desk, "set-status", str(tid), "Opne", code=2)
+    assert "new, open, pending, on_hold, solved, closed" in message
+    assert "(labels: New, Open, Pending, On hold, Solved, Closed)" in message
 
 
 def test_unknown_priority_is_a_usage_error(desk: Desk, tid: int) -> None:
@@ -252,7 +255,8 @@ def test_bad_options(desk: Desk, tid: int) -> None:
     fails(desk, "show", str(tid), "--format", "xml", code=2)
     fails(desk, "list", "--no-such-option", code=2)
     fails(desk, "no-such-command", code=2)
-    fails(desk, "close-stale", "--now", "yesterday", code=2)
+    fails(desk, "close-stale", "--now", "the day before", code=2)
+    fails(desk, "close-stale", "--now", "7x", code=2)
     fails(desk, "close-stale", "--limit", "-3", code=2)
     fails(desk, "user", "add", "z@example.com", "--role", "root", code=2)
     fails(desk, "org", "add", "   ", code=2)

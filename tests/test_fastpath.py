@@ -99,7 +99,7 @@ def test_every_typer_option_and_argument_is_known_to_the_fast_path() -> None:
 def test_every_command_takes_the_fast_path_for_a_plain_command_line() -> None:
     for path in COMMANDS:
         _, options, arguments, required = table.COMMANDS[path]
-        words = ["1" if kind == "int" else "x@example.com"
+        words = ["1" if kind in ("int", "id") else "x@example.com"
                  for _, kind, _, needed in arguments if needed]
         words += [w for opt, (param, _) in options.items() if param in required
                   and opt.startswith("--") for w in (opt, "x")]
@@ -220,6 +220,8 @@ WORDS = ["x", "printer ink", "ü", "a=b", "-", "--", "-x", "", "2026-01-01", "me
 def _value(kind: str, rng: random.Random) -> str:
     if kind in ("int", "multi_int"):
         return rng.choice(["0", "1", "7", "42", "007", "99999999999999999999"])
+    if kind == "id":  # a ticket id: 12 or #12
+        return rng.choice(["1", "#1", "42", "#007", "#", "##3"])
     if kind == "float":
         return rng.choice(["0", "1.5", "30"])
     return rng.choice(WORDS)
@@ -239,6 +241,9 @@ def _command_line(rng: random.Random) -> list[str]:
         _, kind = table.GLOBAL[opt]
         if kind == "version":
             continue
+        if kind in ("flag", "off"):
+            front.append(opt)
+            continue
         front += [opt, GLOBAL_VALUES.get(opt, ["x"])[rng.randrange(2)]]
     words: list[str] = []
     chosen = rng.sample(list(options), min(len(options), rng.randint(0, 4)))
@@ -255,7 +260,8 @@ def _command_line(rng: random.Random) -> list[str]:
     for _, kind, nargs, required in arguments:
         if required or rng.random() < 0.5:
             count = rng.randint(1, 3) if nargs == -1 else 1
-            positional += [rng.choice(["1", "12", "3"]) if kind == "int"
+            positional += [rng.choice(["1", "12", "3"]) if kind == "int" else
+                           rng.choice(["1", "#12", "3"]) if kind == "id"
                            else rng.choice(["x", "y z", "a@b.c", "solved"])
                            for _ in range(count)]
     if any(w.startswith("-") and w != "-" for w in positional):
@@ -263,7 +269,8 @@ def _command_line(rng: random.Random) -> list[str]:
     tail: list[str] = []
     if rng.random() < 0.3:
         opt = rng.choice(table.MOVABLE)
-        tail = [opt, "after.db" if opt != "--as" else "b@c.d"]
+        tail = [opt] if table.GLOBAL[opt][1] == "flag" else \
+            [opt, "after.db" if opt != "--as" else "b@c.d"]
     return [*front, *path.split(), *words, *tail, *positional]
 
 

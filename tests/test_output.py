@@ -318,7 +318,10 @@ def test_messages_go_to_stderr_data_to_stdout(shared: tuple[Desk, dict[str, int]
     desk, _ = shared
     result = desk.run("list", "--limit", "1", "--format", "json")
     assert len(json.loads(result.stdout)) == 1
-    assert "--limit" in result.stderr
+    assert result.stderr == ""
+    tid = json.loads(result.stdout)[0]["id"]
+    result = desk.run("assign", str(tid), "me")
+    assert result.stdout == "" and f"Ticket {tid}" in result.stderr
 
 
 # -- close-stale output, on its own desk ------------------------------------------------------

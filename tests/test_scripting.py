@@ -158,7 +158,7 @@ def test_list_count_and_limit_note(desk: Desk, stocked: dict[str, int]) -> None:
     assert desk.run("list", "--count", "--phase", "new").stdout == "2\n"
     limited = desk.run("list", "--limit", "2", "--format", "ids")
     assert len(limited.stdout.split()) == 2
-    assert "--limit" in limited.stderr
+    assert limited.stderr == ""  # the limit was asked for: no note about it
     everything = desk.run("list", "--limit", "0", "--format", "ids")
     assert len(everything.stdout.split()) == 4 and everything.stderr == ""
 
@@ -275,7 +275,7 @@ def test_search_pages_newest_first_through_descriptions_and_comments(desk: Desk)
     assert ids(desk, "--search", "toner", "--limit", "0") == everything
     first = desk.run("list", "--search", "TONER", "--limit", "3", "--format", "ids")
     assert [int(x) for x in first.stdout.split()] == everything[:3]
-    assert "--limit" in first.stderr
+    assert "--limit" not in first.stderr
     assert ids(desk, "--search", "ton", "--limit", "100") == everything  # a prefix
     assert desk.run("list", "--search", "toner", "--count").stdout == f"{len(everything)}\n"
     mine = desk.run("list", "--search", "toner", "--format", "ids", as_=CUSTOMER).stdout
@@ -289,7 +289,7 @@ def test_sorted_pages_by_priority_and_status(desk: Desk, stocked: dict[str, int]
     t = stocked
     page = desk.run("list", "--sort=-priority", "--limit", "2", "--format", "ids")
     assert [int(x) for x in page.stdout.split()] == [t["urgent"], t["beta"]]
-    assert "--limit" in page.stderr
+    assert "--limit" not in page.stderr
     assert ids(desk, "--sort", "priority", "--limit", "3") == [t["low"], t["solved"], t["beta"]]
     assert ids(desk, "--sort", "-status", "--limit", "2") == [t["solved"], t["urgent"]]
     assert ids(desk, "--sort", "-priority", "--limit", "0") == \

@@ -16,7 +16,7 @@ import os
 import sqlite3
 import sys
 
-from .errors import SYSEXITS, ExitCode, Interrupted, OutputError, TicketError
+from .errors import SYSEXITS, ClosedPipe, ExitCode, OutputError, TicketError, interrupted
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -32,7 +32,18 @@ def guarded(c: Context, command: Callable[[], int | None]) -> int:
     try:
         return int(command() or 0)
     except BaseException as error:
-        return exit_code(error, c.exit_codes)
+        if isinstance(error, (BrokenPipeError, ClosedPipe)):
+            _drop_frames(error)
+        return exit_code(error, c.exit_codes, c.text)
+
+
+def _drop_frames(error: BaseException | None) -> None:
+    """Let go of the frames an exception holds, so that what they hold (a generator over
+    an open cursor) is finished now, while the store is still open, rather than at exit
+    (where Python would report "Exception ignored")."""
+    while error is not None:
+        error.__traceback__ = None
+        error = error.__context__
 
 
 class _Guarded(io.TextIOWrapper):
@@ -159,19 +170,25 @@ def fail(message: str, code: int) -> int:
     return int(code)
 
 
-def exit_code(error: BaseException, codes: Mapping[int, int] | None = None) -> int:
+def exit_code(error: BaseException, codes: Mapping[int, int] | None = None,
+              text: Callable[[str], str] | None = None) -> int:
     """The exit code for an exception a command let through, after reporting it.
 
     ``codes`` maps ticketcli's exit codes onto another set (mail-in's sysexits); a
-    :class:`MailInError` already carries one of those. SystemExit and other
-    non-errors are raised again.
+    :class:`MailInError` already carries one of those. ``text`` puts a message in the
+    user's language (the context's). SystemExit and other non-errors are raised again.
     """
     from .errors import MailInError
 
     def report(message: str, code: int) -> int:
+        if text is not None and type(message) is not str:
+            message = text(message)
         return fail(message, code if codes is None or isinstance(error, MailInError)
                     else codes.get(code, code))
 
+    if isinstance(error, KeyboardInterrupt) or (
+            isinstance(error, TicketError) and error.code == ExitCode.INTERRUPTED):
+        _after_ctrl_c()
     if isinstance(error, TicketError):
         return report(error.message, error.code)
     if isinstance(error, sqlite3.Error):
@@ -180,9 +197,9 @@ def exit_code(error: BaseException, codes: Mapping[int, int] | None = None) -> i
         err = translate(error, "the database")
         return report(err.message, err.code)
     if isinstance(error, KeyboardInterrupt):
-        stopped = Interrupted("interrupted; what was already saved stays saved")
+        stopped = interrupted()
         return report(stopped.message, stopped.code)
-    if isinstance(error, BrokenPipeError):
+    if isinstance(error, (BrokenPipeError, ClosedPipe)):
         # The reader went away (`ticketcli list | head`): not an error.
         _discard(sys.stdout)
         return ExitCode.OK
@@ -201,6 +218,16 @@ def exit_code(error: BaseException, codes: Mapping[int, int] | None = None) -> i
             ExitCode.ERROR,
         )
     raise error
+
+
+def _after_ctrl_c() -> None:
+    """On a terminal, the line the terminal echoed ^C on ends first: the error is a line
+    of its own."""
+    try:
+        if sys.stderr.isatty():
+            sys.stderr.write("\n")
+    except (OSError, ValueError, OutputError):
+        pass
 
 
 def non_utf8(argv: list[str]) -> str | None:

@@ -21,13 +21,14 @@ import typer
 # Typer 0.28 vendors click as typer._click: its exceptions are the ones raised here.
 from typer._click import core as click_core
 from typer._click import exceptions as click_errors
-from typer.core import TyperArgument, TyperGroup, TyperOption
+from typer._click.parser import _OptionParser
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from . import __version__
 from .boundary import guarded, non_utf8
 from .commands import COMMANDS, GROUPS, function
-from .errors import ExitCode, TicketError, UsageError
-from .fastpath import hoist_global_options
+from .errors import ClosedPipe, ExitCode, TicketError, UsageError, interrupted
+from .fastpath import hoist_global_options, is_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -60,6 +61,33 @@ class LazyGroup(TyperGroup):
         if path in COMMANDS or path in GROUPS:
             return built(path)
         return None
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name = args[0] if args else ""
+        if (args and not name.startswith("-") and self.get_command(ctx, name) is None
+                and not ctx.resilient_parsing):
+            from .i18n import msg
+
+            words = _words(self.prefix)
+            near = suggest(name, words)
+            where = f"{ctx.command_path} --help"
+            if near:
+                raise UsageError(msg("no such command {name!r}; did you mean {near}? "
+                                     "(see '{where}')", name=name,
+                                     near=" or ".join(near), where=where))
+            raise UsageError(msg("no such command {name!r}; the commands are: {words} "
+                                 "(see '{where}')", name=name, words=", ".join(words),
+                                 where=where))
+        return super().resolve_command(ctx, args)
+
+
+def suggest(word: str, choices: list[str]) -> list[str]:
+    """The choices nearest to a mistyped word (``lst`` -> ``list``)."""
+    from difflib import get_close_matches
+
+    found = get_close_matches(word, choices, n=2, cutoff=0.6)
+    found += [c for c in choices if c.startswith(word) and c not in found and len(word) > 1]
+    return found[:3]
 
 
 class TicketGroup(LazyGroup):
@@ -116,8 +144,14 @@ def root(
     lang: Annotated[
         str | None,
         typer.Option("--lang", metavar="en|it",
-                     help="Language of labels in tables (default: config, then locale)."),
+                     help="Language of labels, messages and errors (default: config, then "
+                          "locale)."),
     ] = None,
+    no_pager: Annotated[
+        bool,
+        typer.Option("--no-pager", help="Never send long output to a pager "
+                     "(default: TICKETCLI_PAGER, then PAGER, then 'less -FRX' on a terminal)."),
+    ] = False,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True,
@@ -125,7 +159,7 @@ def root(
     ] = False,
 ) -> None:
     """A help-desk ticket tool on one SQLite file."""
-    ctx.obj.configure(db=db, config=config, as_=as_, lang=lang)
+    ctx.obj.configure(db=db, config=config, as_=as_, lang=lang, no_pager=no_pager)
 
 
 # -- building commands from the table ----------------------------------------------------
@@ -145,6 +179,33 @@ def _group(path: str) -> Any:
     return group
 
 
+class _TextParser(_OptionParser):
+    """click's parser, but a word that starts with ``-`` and holds a space is text
+    (:func:`ticketcli.fastpath.is_text`), as on the fast path and in argparse."""
+
+    def _process_args_for_options(self, state: Any) -> None:
+        options = {**self._long_opt, **self._short_opt}
+        while state.rargs:
+            arg = state.rargs.pop(0)
+            if arg == "--":
+                return
+            if arg[:1] in self._opt_prefixes and len(arg) > 1 and not is_text(arg, options):
+                self._process_opts(arg, state)
+            elif self.allow_interspersed_args:
+                state.largs.append(arg)
+            else:
+                state.rargs.insert(0, arg)
+                return
+
+
+class TextCommand(TyperCommand):
+    def make_parser(self, ctx: Any) -> Any:
+        parser = _TextParser(ctx)
+        for param in self.get_params(ctx):
+            param.add_to_parser(parser, ctx)
+        return parser
+
+
 def command(path: str) -> Any:
     """Build the command ``path`` from its function's Typer declarations."""
     from .commands.params import NAMESPACE
@@ -156,7 +217,7 @@ def command(path: str) -> Any:
         module.__dict__.setdefault(name, value)
     single = typer.Typer(context_settings=SETTINGS, add_completion=False, rich_markup_mode=None,
                          pretty_exceptions_enable=False)
-    single.command(path.split()[-1])(_callback(fn))
+    single.command(path.split()[-1], cls=TextCommand)(_callback(fn))
     return typer.main.get_command(single)
 
 
@@ -178,7 +239,15 @@ def _callback(fn: Callable[..., int | None]) -> Callable[..., int]:
                 arguments[name] = None
         c = ctx.find_root().obj
         assert isinstance(c, Context)
-        return c.dispatch(fn, arguments)
+        try:
+            return c.dispatch(fn, arguments)
+        except BrokenPipeError:
+            # click would make a closed pipe exit 1 (and keep the command's frames alive
+            # past the store's closing): the boundary's own signal instead.
+            raise ClosedPipe() from None
+        except (KeyboardInterrupt, EOFError):
+            # click would print a blank line and abort: one Error line, exit 130.
+            raise interrupted() from None
 
     callback.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[ctx_param, *params], return_annotation=int)
@@ -220,6 +289,8 @@ def _through_click(c: Context, argv: list[str]) -> int:
         # `ticketcli` or `ticketcli user` alone: show the help, it is what was wanted.
         c.out(e.ctx.get_help() + "\n" if e.ctx else e.format_message() + "\n")
         return ExitCode.OK
+    except click_errors.NoSuchOption as e:
+        raise UsageError(_no_such_option(e)) from None
     except click_errors.UsageError as e:
         hint = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
         raise UsageError(e.format_message() + hint) from None
@@ -228,6 +299,19 @@ def _through_click(c: Context, argv: list[str]) -> int:
     except typer.Abort:
         raise KeyboardInterrupt from None
     return result if isinstance(result, int) else ExitCode.OK
+
+
+def _no_such_option(e: Any) -> str:
+    """click's unknown option, with the nearest ones it found (``--stauts``: did you
+    mean --status?)."""
+    from .i18n import msg
+
+    where = f"{e.ctx.command_path} --help" if e.ctx is not None else "ticketcli --help"
+    if e.possibilities:
+        return msg("no such option: {name}; did you mean {near}? (see '{where}')",
+                   name=e.option_name, near=" or ".join(list(e.possibilities)[:3]),
+                   where=where)
+    return msg("no such option: {name} (see '{where}')", name=e.option_name, where=where)
 
 
 def main() -> None:
@@ -249,7 +333,7 @@ def _kind(param: click_core.Parameter) -> str:
             return {"str": "multi", "int": "multi_int"}[name]
     elif param.nargs == -1:
         return {"str": "multi", "int": "multi_int"}[name]
-    kinds = {"str": "str", "int": "int", "float": "float"}
+    kinds = {"str": "str", "int": "int", "float": "float", "ticket_id": "id"}
     if name not in kinds:
         raise TypeError(f"the fast path does not know parameters of type {name!r} "
                         f"({param.name}); teach ticketcli/fastpath.py and regenerate")
@@ -292,6 +376,6 @@ def fastpath_table() -> dict[str, Any]:
                             "words; teach ticketcli/fastpath.py and regenerate")
         commands[path] = (COMMANDS[path], options, tuple(arguments), required)
     movable = tuple(o for o, (_, kind) in globals_.items()
-                    if kind not in ("flag", "off", "version") and o not in used)
+                    if kind not in ("off", "version") and o not in used)
     return {"GLOBAL": globals_, "ENV": env, "MOVABLE": movable, "GROUPS": tuple(GROUPS),
             "COMMANDS": commands}

@@ -53,6 +53,7 @@ class Context:
         self.config_option: str | None = None
         self.as_option: str | None = None
         self.lang_option: str | None = None
+        self.no_pager = False
         self.stdout: IO[str] = sys.stdout if stdout is None else stdout
         self.stderr: IO[str] = sys.stderr if stderr is None else stderr
         self.stdin: IO[str] = sys.stdin if stdin is None else stdin
@@ -79,7 +80,7 @@ class Context:
         return cls(stdout=sys.stdout, stderr=sys.stderr, stdin=sys.stdin, is_tty=tty)
 
     def configure(self, *, db: str | None, config: str | None, as_: str | None,
-                  lang: str | None) -> None:
+                  lang: str | None, no_pager: bool = False) -> None:
         """Take the global options (both ways in call this once, before the command).
 
         An option given an empty value is a usage error rather than its default: a
@@ -95,6 +96,7 @@ class Context:
                 raise UsageError(f"{option} needs {what}, not an empty string")
         self.db_option, self.config_option, self.as_option = db, config, as_
         self.lang_option = lang
+        self.no_pager = bool(no_pager)
 
     def dispatch(self, function: Callable[..., int | None],
                  arguments: dict[str, Any]) -> int:
@@ -255,6 +257,19 @@ class Context:
         except (AttributeError, ValueError, OSError):
             return None
 
+    @property
+    def rows(self) -> int | None:
+        """How many lines the terminal shows: ``LINES``, then the terminal's own height."""
+        raw = self.env.get("LINES", "")
+        if raw.isascii() and raw.isdigit() and int(raw) > 0:
+            return int(raw)
+        if not self.is_tty:
+            return None
+        try:
+            return os.get_terminal_size(self.stdout.fileno()).lines or None
+        except (AttributeError, ValueError, OSError):
+            return None
+
     def out(self, text: str) -> None:
         """Data on stdout; on a terminal, whatever the format, with control and bidi
         characters shown rather than obeyed (a pipe or a file gets it exactly)."""
@@ -266,10 +281,52 @@ class Context:
             self.stdout.write(text)
             self.stdout.flush()
 
+    def page(self, text: str) -> None:
+        """Data for a person: through the pager when stdout is a terminal and the text is
+        taller than it (``TICKETCLI_PAGER``, then ``PAGER``, then ``less -FRX``; never
+        with ``--no-pager`` or when piped); else as :meth:`out`."""
+        if not self.is_tty or self.no_pager or not text:
+            self.out(text)
+            return
+        rows = self.rows
+        if rows is None or text.count("\n") < rows:
+            self.out(text)
+            return
+        from .output.table import terminal
+        from .pager import page
+
+        page(self, terminal(text))
+
+    def pager_command(self) -> str | None:
+        """The pager to use (None: none, as for an empty ``PAGER`` or ``cat``)."""
+        for var in ("TICKETCLI_PAGER", "PAGER"):
+            if var in self.env:
+                value = self.env[var].strip()
+                return None if value in ("", "cat") else value
+        return "less -FRX"
+
+    def stdin_is_tty(self) -> bool:
+        try:
+            return bool(self.stdin.isatty())
+        except (AttributeError, ValueError, OSError):
+            return False
+
+    def text(self, message: str) -> str:
+        """``message`` in the user's language (see :mod:`ticketcli.i18n`)."""
+        if type(message) is str:
+            return message
+        from .i18n import translate
+
+        try:
+            lang = self.lang
+        except Exception:  # a broken config is reported by whatever reads it next
+            lang = "en"
+        return translate(message, lang)
+
     def say(self, message: str) -> None:
-        """A message for people: stderr, never mixed with data, control and bidi
-        characters shown rather than obeyed."""
+        """A message for people: stderr, never mixed with data, in their language, control
+        and bidi characters shown rather than obeyed."""
         from .output.table import terminal
 
-        self.stderr.write(terminal(message) + "\n")
+        self.stderr.write(terminal(self.text(message)) + "\n")
         self.stderr.flush()

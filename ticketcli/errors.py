@@ -99,6 +99,13 @@ class Interrupted(TicketError):
     code = ExitCode.INTERRUPTED
 
 
+def interrupted() -> Interrupted:
+    """What Ctrl-C is reported as."""
+    from .i18n import msg
+
+    return Interrupted(msg("interrupted; what was already saved stays saved"))
+
+
 class OutputError(TicketError):
     """Standard output or standard error would not take what was written (a full disk,
     ``/dev/full``, an I/O error). Not an internal error, and not a promise that nothing
@@ -146,6 +153,12 @@ class MessageTooComplex(Exception):
     """Raised while a received message is parsed, to stop reading it: it has more parts,
     or parts nested deeper, than mail-in reads (the message says which). Never reaches
     the boundary: the message is then unusable (65)."""
+
+
+class ClosedPipe(Exception):  # noqa: N818 (a signal, not an error)
+    """The reader of standard output went away (``ticketcli export | head``): the
+    command ends quietly with exit 0. Raised in place of BrokenPipeError where click
+    would otherwise turn that into exit 1."""
 
 
 class Rollback(Exception):

@@ -35,8 +35,8 @@ _WITH_VALUE = frozenset(o for o, (_, kind) in table.GLOBAL.items()
 
 
 def hoist_global_options(argv: list[str]) -> list[str]:
-    """Move the global options that no command uses (--db, --config, --as), found after
-    the command, to the front.
+    """Move the global options that no command uses (--db, --config, --as, --no-pager),
+    found after the command, to the front.
 
     ``ticketcli show 42 --db x.db`` then means ``ticketcli --db x.db show 42``.
     Nothing after a ``--`` is touched.
@@ -46,12 +46,16 @@ def hoist_global_options(argv: list[str]) -> list[str]:
         i += 2 if argv[i] in _WITH_VALUE else 1
     front, rest, moved = argv[:i], [], []
     j = i
-    prefixes = tuple(f"{o}=" for o in table.MOVABLE)
+    prefixes = tuple(f"{o}=" for o in table.MOVABLE if o in _WITH_VALUE)
     while j < len(argv):
         token = argv[j]
         if token == "--":
             rest += argv[j:]
             break
+        if token in table.MOVABLE and token not in _WITH_VALUE:
+            moved.append(token)
+            j += 1
+            continue
         if token in table.MOVABLE and j + 1 < len(argv):
             moved += argv[j:j + 2]
             j += 2
@@ -98,6 +102,18 @@ def parse(argv: list[str]) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
     return path, globals_, keywords
 
 
+def is_text(token: str, options: Any) -> bool:
+    """Whether a word that starts with ``-`` is text rather than an option, as argparse
+    decides: it holds a space and does not start with one of the command's options
+    (``open "-5 °C in the server room"``, ``comment 4 "- step one"``; not
+    ``--title=a b``)."""
+    if " " not in token or not token.startswith("-"):
+        return False
+    if token.startswith("--"):
+        return token.partition("=")[0] not in options
+    return token[:2] not in options
+
+
 def _options(tokens: list[str], i: int, options: Options, keywords: dict[str, Any],
              positionals: list[str] | None) -> int | None:
     """Read options from ``tokens[i:]`` into ``keywords``. With ``positionals`` None,
@@ -109,7 +125,8 @@ def _options(tokens: list[str], i: int, options: Options, keywords: dict[str, An
         if token == "--" and positionals is not None:
             positionals += tokens[i:]
             return len(tokens)
-        if not token.startswith("-") or token == "-":  # "-" alone is a word, as in click
+        if (not token.startswith("-") or token == "-"  # "-" alone is a word, as in click
+                or positionals is not None and is_text(token, options)):
             if positionals is None:
                 return i - 1
             positionals.append(token)
@@ -143,6 +160,10 @@ def _value(text: str, kind: str) -> Any:
     if kind in ("int", "multi_int"):
         # Longer than any number Python converts (4,300 digits): click says what is wrong.
         return int(text) if text.isascii() and text.isdigit() and len(text) <= 4300 else None
+    if kind == "id":  # a ticket id: 12 or #12
+        digits = text[1:] if text.startswith("#") else text
+        return (int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= 4300
+                else None)
     if kind == "float":
         digits = text.replace(".", "", 1)
         return float(text) if digits.isascii() and digits.isdigit() else None
@@ -207,7 +228,8 @@ def run(c: Context, argv: list[str]) -> int | None:
             if options.get(param) is None:
                 options[param] = os.environ.get(var) or None
         c.configure(db=options.get("db"), config=options.get("config"),
-                    as_=options.get("as_"), lang=options.get("lang"))
+                    as_=options.get("as_"), lang=options.get("lang"),
+                    no_pager=bool(options.get("no_pager")))
         body = function(path)
         assert callable(body)
         return c.dispatch(body, keywords)

@@ -7,6 +7,7 @@ import than a ``show`` spends on its query, and these run on every write.
 from __future__ import annotations
 
 from .errors import UsageError
+from .i18n import msg
 
 # C0 and C1 control characters (line breaks and tabs among them): the one definition.
 _CONTROL = frozenset(chr(c) for c in (*range(0x00, 0x20), *range(0x7F, 0xA0)))
@@ -77,7 +78,7 @@ def check_email(value: str) -> str:
     if (not at or not local or len(email) > MAX_EMAIL or not _domain_ok(domain)
             or not _NOT_IN_LOCAL.isdisjoint(local) or any(ch.isspace() for ch in local)
             or has_control(local) or has_bidi(local) or local.startswith("-")):
-        raise UsageError(f"{value!r} is not a valid email address")
+        raise UsageError(msg("{value!r} is not a valid email address", value=value))
     return email.lower()
 
 

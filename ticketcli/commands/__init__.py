@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "share": ("tickets", "share"),
     "assign": ("tickets", "assign"),
     "take": ("tickets", "take"),
+    "edit": ("edit", "edit"),
     "close-stale": ("stale", "close_stale"),
     "user add": ("people", "user_add"),
     "user list": ("people", "user_list"),
@@ -41,6 +42,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "user disable": ("people", "user_disable"),
     "user enable": ("people", "user_enable"),
     "org add": ("people", "org_add"),
+    "org edit": ("people", "org_edit"),
     "org list": ("people", "org_list"),
     "workflow show": ("workflow", "workflow_show"),
     "workflow export": ("workflow", "workflow_export"),
@@ -58,9 +60,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "notify list": ("notify", "list_"),
     "notify retry": ("notify", "retry"),
     "notify lang": ("notify", "lang_"),
+    "notify prefs": ("notify", "prefs"),
     "notify template show": ("notify", "template_show"),
     "notify template set": ("notify", "template_set"),
     "notify template reset": ("notify", "template_reset"),
+    "attachment list": ("attachments", "attachment_list"),
+    "attachment get": ("attachments", "attachment_get"),
     "mail-in": ("mail", "mail_in"),
     "mail held": ("mail", "held"),
     "mail accept": ("mail", "accept"),
@@ -73,10 +78,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
 GROUPS: dict[str, str] = {
     "user": "People: add, change, disable and list users (admins only).",
     "org": "Organizations and their project managers.",
+    "attachment": "The files sent with tickets and comments: list them, get one back out.",
     "workflow": "The workflow every user and cron job follows: show, export, validate, import.",
     "config": "Read and edit the user config (TOML).",
     "desk": "The desk-wide limits that protect it (admins only).",
-    "notify": "Email notifications: deliver the outbox (from cron), list it, manage templates.",
+    "notify": "Email notifications: deliver the outbox (from cron), list it, choose what "
+              "you hear about, manage templates.",
     "mail": "Mail held for review: list it, accept or reject it (staff).",
     "notify template": (
         "Message templates: show, override (admins) and reset them.\n\n"

@@ -8,6 +8,7 @@ import os
 from ..desk.checks import MAX_BODY, NewFile
 from ..errors import UsageError
 from ..files import read_small_file, reading
+from ..i18n import msg
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -24,6 +25,9 @@ def read_text(c: Context, source: str, what: str) -> str:
     so a device such as /dev/zero is refused rather than read forever."""
     limit = max(c.limits.body, MAX_BODY) * 4
     if source == "-":
+        if c.stdin_is_tty():
+            c.say(msg("Type the {what}; end with Ctrl-D on a line of its own "
+                      "(Ctrl-C cancels).", what=msg(what)))
         stream = getattr(c.stdin, "buffer", None)
         data = stream.read(limit + 1) if stream is not None else c.stdin.read(limit + 1).encode()
     else:
@@ -66,6 +70,16 @@ _WHITESPACE = b" \t\n\r\x0b\x0c"
 _CHUNK = 1 << 16
 
 
+def ticket_id(text: str) -> int:
+    """A ticket id as people write it: ``12`` or ``#12`` (as subjects carry it).
+    ValueError for anything else (click reports it as an invalid value)."""
+    digits = text.strip()
+    digits = digits[1:] if digits.startswith("#") else digits
+    if not (digits.isascii() and digits.isdigit()):
+        raise ValueError(f"{text!r} is not a ticket id (a number such as 12 or #12)")
+    return int(digits)
+
+
 def parse_ids(c: Context, words: Sequence[str]) -> Sequence[int]:
     """Ticket ids from the arguments, each once, in order; ``-`` reads whitespace-separated
     ids from stdin.
@@ -95,13 +109,15 @@ def parse_ids(c: Context, words: Sequence[str]) -> Sequence[int]:
 
 
 def _ticket_id(token: bytes) -> int:
-    if token.isdigit() and len(token) <= _ID_DIGITS:  # bytes: ASCII digits only
-        number = int(token)
+    digits = token[1:] if token.startswith(b"#") else token  # #12, as subjects carry it
+    if digits.isdigit() and len(digits) <= _ID_DIGITS:  # bytes: ASCII digits only
+        number = int(digits)
         if 0 < number <= _MAX_ID:
             return number
     shown = token[:24].decode("utf-8", "replace") + ("…" if len(token) > 24 else "")
-    raise UsageError(f"{shown!r} is not a ticket id (ids are positive numbers of at most "
-                     f"{_ID_DIGITS} digits)")
+    raise UsageError(msg("{token!r} is not a ticket id (ids are positive numbers such as 12 "
+                         "or #12, of at most {digits} digits)", token=shown,
+                         digits=_ID_DIGITS))
 
 
 def _stdin_tokens(c: Context) -> Iterator[bytes]:
@@ -118,7 +134,7 @@ def _stdin_tokens(c: Context) -> Iterator[bytes]:
         chunk = carry + chunk
         words = chunk.split()
         carry = words.pop() if words and chunk[-1] not in _WHITESPACE else b""
-        if len(carry) > _ID_DIGITS:
+        if len(carry) > _ID_DIGITS + 1:
             _ticket_id(carry)
         yield from words
     if carry:

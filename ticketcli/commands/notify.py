@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..errors import PermissionDenied, UsageError
 from ..output import check_format
+from .inputs import ticket_id
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,8 +26,9 @@ def send(
                                  help="Try at most N messages (0: no limit).")
     ] = None,
     now: Annotated[
-        str | None, typer.Option("--now", metavar="ISO-8601",
-                                 help="Take this as the current time (default: now).")
+        str | None, typer.Option("--now", metavar="TIME",
+                                 help="Take this as the current time: ISO-8601, a date, "
+                                      "today, yesterday or an age such as 2h (default: now).")
     ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", help="Print only the messages that were refused.")
@@ -46,7 +48,7 @@ def send(
       ticketcli notify send --quiet --limit 200
       * * * * * ticketcli --db /srv/helpdesk.db notify send --quiet
     """
-    from ..clock import iso, parse
+    from ..clock import iso, parse_when
     from ..mail.settings import load
 
     if limit is not None and limit < 0:
@@ -54,7 +56,7 @@ def send(
     if limit == 0:
         limit = None  # as in list: 0 is no limit
     settings = load(c.config, c.env, str(c.config_path))
-    fixed = parse(now) if now is not None else None
+    fixed = parse_when(now, c.now()) if now is not None else None
     store = c.store()
     if not store.mail.anything_due(iso(fixed or c.now())):
         if not quiet:
@@ -79,7 +81,8 @@ def list_(
                      help="pending, sending, sent or failed (repeatable)."),
     ] = None,
     ticket: Annotated[
-        int | None, typer.Option("--ticket", "-t", metavar="ID", help="Only this ticket.")
+        int | None, typer.Option("--ticket", "-t", metavar="ID", parser=ticket_id,
+                                 help="Only this ticket (12 or #12).")
     ] = None,
     limit: Annotated[
         int, typer.Option("--limit", "-n", metavar="N", help="At most N messages (0: all).")
@@ -152,6 +155,50 @@ def retry(
         chosen = ms.failed_ids() if all_failed else list(ids or [])
         changed = ms.requeue(chosen, c.now_iso())
     c.say(f"{changed} message(s) queued again.")
+
+
+def prefs(
+    c: Context,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", metavar="EVENT=on|off",
+                     help="Turn a notification on or off (repeatable): assigned (default "
+                          "on), customer_reply (on), new_ticket (off)."),
+    ] = None,
+    fmt: FormatOption = None,
+) -> None:
+    """Show or change which notifications you get by mail (agents and admins).
+
+    assigned: a ticket was assigned to you by someone else. customer_reply: the
+    customer side replied to a ticket assigned to you. new_ticket: a ticket was
+    opened and no one is assigned to it. You never hear of what you did yourself.
+
+    \b
+    Examples:
+      ticketcli notify prefs
+      ticketcli notify prefs --set new_ticket=on
+      ticketcli notify prefs --set assigned=off --set customer_reply=on --format json
+    """
+    from ..desk.prefs import NOTIFY_EVENTS, check_event, notify_prefs
+    from ..i18n import msg
+
+    check_format(fmt)
+    changes: dict[str, bool] = {}
+    for item in set_ or []:
+        event, sep, value = item.partition("=")
+        state = value.strip().lower()
+        if not sep or state not in ("on", "off"):
+            raise UsageError(msg("--set takes EVENT=on or EVENT=off, not {item!r}", item=item))
+        changes[check_event(event.strip())] = state == "on"
+    chosen = notify_prefs(c.store(), c.actor(), changes)
+    records = [{"event": event, "enabled": on, "default": NOTIFY_EVENTS[event]}
+               for event, on in chosen.items()]
+    from ..output import render_rows
+
+    c.out(render_rows(records, ["event", "enabled", "default"], c.format(fmt), lang=c.lang))
+    if changes:
+        c.say(msg("Saved: {choices}.", choices=", ".join(
+            f"{e}={'on' if on else 'off'}" for e, on in changes.items())))
 
 
 def lang_(

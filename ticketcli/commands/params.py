@@ -13,6 +13,7 @@ import typer
 
 from ..context import Context
 from . import complete
+from .inputs import ticket_id
 
 FormatOption = Annotated[
     str | None,
@@ -21,7 +22,8 @@ FormatOption = Annotated[
                       "tab-separated rows without a header otherwise)."),
 ]
 IdArg = Annotated[
-    int, typer.Argument(metavar="ID", help="Ticket number.", autocompletion=complete.ticket_ids)
+    int, typer.Argument(metavar="ID", help="Ticket number (12 or #12).", parser=ticket_id,
+                        autocompletion=complete.ticket_ids)
 ]
 AttachOption = Annotated[
     list[str] | None,
@@ -30,7 +32,8 @@ AttachOption = Annotated[
 IfStatusOption = Annotated[
     str | None,
     typer.Option("--if-status", metavar="STATUS", autocompletion=complete.statuses,
-                 help="Refuse (exit 5) unless the ticket is still in this status."),
+                 help="Refuse (exit 5) unless the ticket is still in this status (key or "
+                      "label)."),
 ]
 DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Check every ticket and report; change nothing.")
@@ -47,6 +50,7 @@ NAMESPACE: dict[str, Any] = {
     "Context": Context,
     "FormatOption": FormatOption,
     "IdArg": IdArg,
+    "ticket_id": ticket_id,
     "AttachOption": AttachOption,
     "IfStatusOption": IfStatusOption,
     "DryRunOption": DryRunOption,

@@ -153,6 +153,46 @@ def org_add(
     c.say(f"Added organization {org.name}.")
 
 
+def org_edit(
+    c: Context,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The organization.")],
+    rename: Annotated[
+        str | None, typer.Option("--rename", metavar="NEW", help="Its new name.")
+    ] = None,
+    manager: Annotated[
+        str | None, typer.Option("--manager", metavar="EMAIL",
+                                 help="A new project manager (an agent).",
+                                 autocompletion=complete.emails)
+    ] = None,
+    no_manager: Annotated[
+        bool, typer.Option("--no-manager", help="Leave it without a project manager.")
+    ] = False,
+) -> None:
+    """Rename an organization or change its project manager (admins only).
+
+    \b
+    Examples:
+      ticketcli org edit Acme --rename "Acme Italia"
+      ticketcli org edit Acme --manager marco@example.com
+      ticketcli org edit Acme --no-manager
+    """
+    from ..i18n import msg
+
+    org, changed = uc.edit_org(c.store(), c.actor(), name, rename=rename, manager=manager,
+                               no_manager=no_manager)
+    manager_text = org.manager or msg("no project manager")
+    if not changed:
+        c.say(msg("Organization {name}: nothing changed.", name=org.name))
+    elif changed == ["name"]:
+        c.say(msg("Organization {old} renamed to {name}.", old=name, name=org.name))
+    elif changed == ["manager"]:
+        c.say(msg("Organization {name}: project manager now {manager}.", name=org.name,
+                  manager=manager_text))
+    else:
+        c.say(msg("Organization {old} renamed to {name}; project manager now {manager}.",
+                  old=name, name=org.name, manager=manager_text))
+
+
 def org_list(c: Context, fmt: FormatOption = None) -> None:
     """List organizations with their project manager and member count (staff only).
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ..desk import tickets
 from ..errors import ExitCode, TicketError, UsageError
+from ..i18n import msg
 from .inputs import body_from, parse_ids, read_attachments
 
 TYPE_CHECKING = False
@@ -48,7 +49,7 @@ def comment(
     ] = False,
     status: Annotated[
         str | None, typer.Option("--status", metavar="S",
-                                 help="Reply and set this status in one step.",
+                                 help="Reply and set this status in one step (key or label).",
                                  autocompletion=complete.statuses)
     ] = None,
     attach: AttachOption = None,
@@ -59,11 +60,15 @@ def comment(
     """Reply to one or more tickets, or write an internal note.
 
     A public reply applies the workflow's reply rules (a requester's answer
-    reopens a waiting ticket) unless --status says where the ticket goes.
+    reopens a waiting ticket) unless --status says where the ticket goes (a
+    status key or label: pending, "In attesa"). A reply that begins with - is
+    text when it holds a space ("- step one"); before any other, put --
+    (ticketcli comment 42 -- -1). Ids may be written #42.
 
     \b
     Examples:
       ticketcli comment 42 "Could you send the log?" --status pending
+      ticketcli comment "#42" "- step one: unplug it"
       ticketcli comment 42 --internal "Supplier says Tuesday"
       ticketcli comment 42 --body-file reply.txt --attach fix.patch
       ticketcli list --status pending --format ids | ticketcli comment - --body "Any news?"
@@ -72,19 +77,19 @@ def comment(
     text: str | None = None
     if body is None and body_file is None:
         if len(words) < 2:
-            raise UsageError("give the comment as TEXT, --body TEXT or --body-file PATH")
+            raise UsageError(msg("give the comment as TEXT, --body TEXT or --body-file PATH"))
         text = words.pop()
     elif body is not None:
         text = body
     if body_file == "-" and "-" in words:
-        raise UsageError("stdin cannot hold both the ids and the comment")
+        raise UsageError(msg("stdin cannot hold both the ids and the comment"))
     message = body_from(c, text, body_file, "comment", required=True)
     assert message is not None
     ids = parse_ids(c, words)
     files = read_attachments(c, attach)
     store = c.store()
     actor = c.actor()
-    confirm(c, len(ids), "Comment on", yes or dry_run)
+    confirm(c, len(ids), msg("Comment on"), yes or dry_run)
 
     def act(ticket_id: int) -> Change | None:
         return tickets.comment(store, actor, c.now_iso(), ticket_id, body=message,
@@ -92,7 +97,7 @@ def comment(
                                if_status=if_status, limits=c.limits)
 
     with store.rehearsal(dry_run):
-        return run_each(c, ids, act, dry_run=dry_run, done="commented")
+        return run_each(c, ids, act, dry_run=dry_run, done=msg("commented"))
 
 
 def set_status(
@@ -100,7 +105,8 @@ def set_status(
     args: Annotated[
         list[str],
         typer.Argument(metavar="ID... STATUS", autocompletion=complete.ids_then_status,
-                       help="Ticket numbers (- reads them from stdin), then the status key."),
+                       help="Ticket numbers (- reads them from stdin), then the status (key or "
+                            "label)."),
     ],
     resolution: Annotated[
         str | None, typer.Option("--resolution", metavar="R",
@@ -117,6 +123,9 @@ def set_status(
 ) -> int:
     """Move tickets to another status, as the workflow allows for your role.
 
+    The status may be given by key or by its label in English or Italian,
+    in any case and with or without accents (solved, Risolto, "in attesa").
+
     \b
     Examples:
       ticketcli set-status 42 solved
@@ -125,12 +134,12 @@ def set_status(
       ticketcli list --status pending --format ids | ticketcli set-status - solved --yes
     """
     if len(args) < 2:
-        raise UsageError("give one or more ticket ids and then the status")
+        raise UsageError(msg("give one or more ticket ids and then the status"))
     *words, target = args
     ids = parse_ids(c, words)
     store = c.store()
     actor = c.actor()
-    confirm(c, len(ids), f"Move to {target}", yes or dry_run)
+    confirm(c, len(ids), msg("Move to {status}", status=target), yes or dry_run)
 
     def act(ticket_id: int) -> Change | None:
         return tickets.set_status(store, actor, c.now_iso(), ticket_id, target,
@@ -143,10 +152,14 @@ def set_status(
 def _already(status: str, note: str | None, resolution: str | None) -> str:
     """What set-status says of a ticket that already has the status: the note and the
     resolution given with it are not applied, and it says so rather than drop them."""
-    unused = [what for what, value in (("the note was not added", note),
-                                       ("the resolution was not changed", resolution))
-              if value is not None]
-    return "; ".join([f"already {status}", *unused])
+    if note is not None and resolution is not None:
+        return msg("already {status}; the note was not added; the resolution was not "
+                   "changed", status=status)
+    if note is not None:
+        return msg("already {status}; the note was not added", status=status)
+    if resolution is not None:
+        return msg("already {status}; the resolution was not changed", status=status)
+    return msg("already {status}", status=status)
 
 
 # -- one change over many tickets ------------------------------------------------------
@@ -158,14 +171,14 @@ def confirm(c: Context, count: int, what: str, yes: bool) -> None:
     # Unbuffered bytes: a terminal is not seekable, which a text file opened "r+" needs.
     try:
         with open("/dev/tty", "rb+", buffering=0) as tty:
-            tty.write(f"{what} {count} tickets? [y/N] ".encode())
+            tty.write(c.text(msg("{what} {count} tickets? [y/N] ", what=what,
+                                 count=count)).encode())
             answer = tty.readline(100).decode(errors="replace").strip().lower()
     except OSError:
-        raise UsageError(
-            f"{what} {count} tickets needs --yes when there is no terminal to ask"
-        ) from None
-    if answer not in ("y", "yes"):
-        raise UsageError("cancelled; nothing was changed")
+        raise UsageError(msg("{what} {count} tickets needs --yes when there is no terminal "
+                             "to ask", what=what, count=count)) from None
+    if answer not in ("y", "yes", "s", "si", "sì"):
+        raise UsageError(msg("cancelled; nothing was changed"))
 
 
 def run_each(c: Context, ids: Sequence[int], action: Callable[[int], Change | None],
@@ -190,8 +203,9 @@ def run_each(c: Context, ids: Sequence[int], action: Callable[[int], Change | No
             c.out(f"{ticket_id}\tok\t{done}\n")
         else:
             c.out(f"{ticket_id}\tok\t{change.from_status} -> {change.to_status}\n")
-    prefix = "dry run: " if dry_run else ""
-    c.say(f"{prefix}{len(ids) - failed} ok, {failed} failed.")
+    ok = len(ids) - failed
+    c.say(msg("dry run: {ok} ok, {failed} failed.", ok=ok, failed=failed) if dry_run
+          else msg("{ok} ok, {failed} failed.", ok=ok, failed=failed))
     if not codes:
         return ExitCode.OK
     return codes.pop() if len(codes) == 1 else ExitCode.ERROR
@@ -199,6 +213,7 @@ def run_each(c: Context, ids: Sequence[int], action: Callable[[int], Change | No
 
 def report_change(c: Context, ticket_id: int, change: Change | None, done: str) -> None:
     if change is not None:
-        c.say(f"Ticket {change.id}: {change.from_status} → {change.to_status}.")
+        c.say(msg("Ticket {id}: {source} → {target}.", id=change.id,
+                  source=change.from_status, target=change.to_status))
     elif done:
-        c.say(f"Ticket {ticket_id}: {done}.")
+        c.say(msg("Ticket {id}: {what}.", id=ticket_id, what=done))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from ..clock import parse
+from ..clock import parse_when
 from ..desk import stale as uc
 from ..errors import PermissionDenied, UsageError
+from ..i18n import msg
 from ..output import check_format, render_rows
 from ..store import Store
 from ..text import check_email
@@ -40,9 +41,10 @@ def close_stale(
         bool, typer.Option("--dry-run", help="Report what would change; write nothing.")
     ] = False,
     now: Annotated[
-        str | None, typer.Option("--now", metavar="ISO-8601",
-                                 help="Judge staleness as of this time (default: now; "
-                                      "a time without zone is UTC).")
+        str | None, typer.Option("--now", metavar="TIME",
+                                 help="Judge staleness as of this time: ISO-8601 (without "
+                                      "a zone: UTC), a date (local midnight), today, "
+                                      "yesterday, or an age such as 7d (default: now).")
     ] = None,
     limit: Annotated[
         int | None, typer.Option("--limit", metavar="N",
@@ -68,7 +70,7 @@ def close_stale(
         raise UsageError("--limit must be 0 or more")
     if limit == 0:
         limit = None  # as in list: 0 is no limit
-    moment = parse(now) if now is not None else c.now()
+    moment = parse_when(now, c.now()) if now is not None else c.now()
     store = c.store()
     _refuse_customers(store, c.actor_email())
     report = uc.close_stale(store, moment, dry_run=dry_run, limit=limit)
@@ -79,7 +81,6 @@ def close_stale(
     fmt = c.format(fmt)
     c.out(render_rows(records, ["id", "from", "to"], fmt, lang=c.lang, wf=store.workflow()))
     if fmt == "table":
-        verb = "would change" if dry_run else "changed"
-        reminded = "would remind" if dry_run else "reminded"
-        c.say(f"close-stale {verb} {len(changes)} ticket(s), {reminded} "
-              f"{len(report.reminders)}.")
+        n, r = len(changes), len(report.reminders)
+        c.say(msg("close-stale would change {n} ticket(s), would remind {r}.", n=n, r=r)
+              if dry_run else msg("close-stale changed {n} ticket(s), reminded {r}.", n=n, r=r))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..desk import listing, sharing, tickets
 from ..errors import UsageError
+from ..i18n import msg
 from ..output import (
     DETAIL_FIELDS,
     LIST_COLUMNS,
@@ -17,11 +18,12 @@ from ..output import (
     render_rows,
     ticket_record,
 )
-from .inputs import body_from, read_attachments
+from .inputs import body_from, read_attachments, ticket_id
 from .inputs import parse_fields as field_pairs
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from datetime import datetime
     from typing import Annotated
 
     import typer
@@ -63,14 +65,21 @@ def open_(
     attach: AttachOption = None,
     follow_up: Annotated[
         int | None, typer.Option("--follow-up", metavar="ID", autocompletion=complete.ticket_ids,
+                                 parser=ticket_id,
                                  help="Link to a closed ticket this one follows up.")
     ] = None,
 ) -> None:
     """Open a ticket and print its number alone on stdout.
 
+    A title that begins with - is text when it holds a space ("-5 °C in the
+    server room"); before any other, put -- (ticketcli open -- -5C). The
+    priority may be given by key or label (urgent, Urgente). --body-file -
+    reads the description from stdin (on a terminal: end with Ctrl-D).
+
     \b
     Examples:
       ticketcli open "Printer on fire"
+      ticketcli open "-5 °C in the server room" --priority Alta
       ticketcli open "VPN drops" --priority high --body-file notes.txt --attach log.txt
       dmesg | ticketcli open "Kernel warnings" --body-file -
       ticketcli open "Still broken" --follow-up 42 --field phone=+39055123456
@@ -86,11 +95,18 @@ def open_(
     c.out(f"{ticket_id}\n")
 
 
+DEFAULT_LIMIT = 100
+TIME = ("ISO-8601 (without a zone: UTC), a date (local midnight), today, yesterday, or an "
+        "age such as 30m, 12h, 7d, 2w")
+
+
 def list_(
     c: Context,
     status: Annotated[
         list[str] | None,
-        typer.Option("--status", "-s", metavar="S", help="Only this status (repeatable).",
+        typer.Option("--status", "-s", metavar="S",
+                     help="Only this status: its key or its label in English or Italian "
+                          "(repeatable; a,b for several).",
                      autocompletion=complete.statuses),
     ] = None,
     all_: Annotated[
@@ -99,10 +115,11 @@ def list_(
     phase: Annotated[
         list[str] | None,
         typer.Option("--phase", metavar="P", help="Only statuses of this phase: new, open, "
-                     "pending, hold, solved, closed, cancelled (repeatable)."),
+                     "pending, hold, solved, closed, cancelled (repeatable; a,b for several)."),
     ] = None,
     priority: Annotated[
-        str | None, typer.Option("--priority", metavar="P", autocompletion=complete.priorities)
+        str | None, typer.Option("--priority", metavar="P", autocompletion=complete.priorities,
+                                 help="Only this priority (key or label).")
     ] = None,
     requester: Annotated[
         str | None, typer.Option("--requester", metavar="EMAIL", autocompletion=complete.emails)
@@ -111,19 +128,26 @@ def list_(
         str | None, typer.Option("--assignee", metavar="EMAIL", help="An agent, or 'me'.",
                                  autocompletion=complete.assignees)
     ] = None,
+    mine: Annotated[
+        bool, typer.Option("--mine", help="Only tickets assigned to you (--assignee me).")
+    ] = False,
     org: Annotated[str | None, typer.Option("--org", metavar="ORG", help="Organization.")] = None,
     category: Annotated[str | None, typer.Option("--category", metavar="C")] = None,
     created_since: Annotated[
-        str | None, typer.Option("--created-since", metavar="ISO-8601")
+        str | None, typer.Option("--created-since", metavar="TIME",
+                                 help="Created at or after TIME: " + TIME + ".")
     ] = None,
     created_before: Annotated[
-        str | None, typer.Option("--created-before", metavar="ISO-8601")
+        str | None, typer.Option("--created-before", metavar="TIME",
+                                 help="Created before TIME.")
     ] = None,
     updated_since: Annotated[
-        str | None, typer.Option("--updated-since", metavar="ISO-8601")
+        str | None, typer.Option("--updated-since", metavar="TIME",
+                                 help="Updated at or after TIME.")
     ] = None,
     updated_before: Annotated[
-        str | None, typer.Option("--updated-before", metavar="ISO-8601")
+        str | None, typer.Option("--updated-before", metavar="TIME",
+                                 help="Updated before TIME (7d: not touched for a week).")
     ] = None,
     stale: Annotated[
         bool, typer.Option("--stale", help="Only tickets close-stale would close now.")
@@ -139,8 +163,10 @@ def list_(
                                "(default: -id, newest first).")
     ] = "-id",
     limit: Annotated[
-        int, typer.Option("--limit", "-n", metavar="N", help="At most N tickets (0: no limit).")
-    ] = 100,
+        int | None, typer.Option("--limit", "-n", metavar="N",
+                                 help=f"At most N tickets (default: {DEFAULT_LIMIT}; "
+                                      "0: no limit).")
+    ] = None,
     count: Annotated[
         bool, typer.Option("--count", help="Print only how many tickets match.")
     ] = False,
@@ -151,27 +177,38 @@ def list_(
 ) -> None:
     """List tickets, newest first: the active ones unless --all, --status or --phase.
 
+    Statuses and priorities may be given by key or by label, in English or
+    Italian, in any case and with or without accents ("in attesa"). Times take
+    ISO-8601, a date (local midnight), today, yesterday, or an age (7d).
+
     \b
     Examples:
       ticketcli list
-      ticketcli list --status pending --status on_hold
+      ticketcli list --status pending,on_hold
+      ticketcli list --mine --updated-before 7d
       ticketcli list --all --search "printer" --format json
       ticketcli list --assignee me --sort=-priority --fields id,priority,title
       ticketcli list --stale --format ids
-      ticketcli list --org Acme --updated-since 2026-01-01 --count
+      ticketcli list --org Acme --created-since yesterday --count
     """
     check_format(fmt)
-    if limit < 0:
-        raise UsageError("--limit must be 0 or more")
+    if limit is not None and limit < 0:
+        raise UsageError(msg("--limit must be 0 or more"))
+    if mine:
+        if assignee not in (None, "me"):
+            raise UsageError(msg("give --mine or --assignee, not both"))
+        assignee = "me"
+    shown = DEFAULT_LIMIT if limit is None else limit
     picked = parse_fields(fields, TICKET_FIELDS)
     key, descending = _sort(sort)
+    now = c.now()
     req = listing.ListRequest(
-        statuses=status or [], phases=phase or [], include_all=all_, priority=priority,
+        statuses=_each(status), phases=_each(phase), include_all=all_, priority=priority,
         requester=requester, assignee=assignee, organization=org, category=category,
-        created_since=_since(created_since), created_before=_since(created_before),
-        updated_since=_since(updated_since), updated_before=_since(updated_before),
-        stale_at=c.now() if stale else None, search=search, sort=key,
-        descending=descending, limit=limit or None,
+        created_since=_when(created_since, now), created_before=_when(created_before, now),
+        updated_since=_when(updated_since, now), updated_before=_when(updated_before, now),
+        stale_at=now if stale else None, search=search, sort=key,
+        descending=descending, limit=shown or None,
     )
     store = c.store()
     if count:
@@ -181,16 +218,25 @@ def list_(
     fmt = c.format(fmt)
     columns = picked or (LIST_COLUMNS if fmt == "table" else MACHINE_COLUMNS)
     records = [pick(ticket_record(t), picked) for t in found]
-    c.out(render_rows(records, columns, fmt, lang=c.lang, wf=store.workflow(),
-                      width=c.columns if fmt == "table" else None))
-    if more:
-        c.say(f"(showing the first {limit}; use --limit N or --limit 0 for more)")
+    c.page(render_rows(records, columns, fmt, lang=c.lang, wf=store.workflow(),
+                       width=c.columns if fmt == "table" else None))
+    if not found and c.is_tty:
+        c.say(msg("No tickets match."))
+    if more and limit is None:
+        c.say(msg("(showing the first {limit}; use --limit N or --limit 0 for more)",
+                  limit=shown))
 
 
-def _since(value: str | None) -> str | None:
-    from ..clock import iso, parse
+def _each(values: list[str] | None) -> list[str]:
+    """Repeated options, each of which may hold several values: ``a,b`` is ``a`` and
+    ``b``."""
+    return [part.strip() for v in values or [] for part in v.split(",") if part.strip()]
 
-    return None if value is None else iso(parse(value))
+
+def _when(value: str | None, now: datetime) -> str | None:
+    from ..clock import iso, parse_when
+
+    return None if value is None else iso(parse_when(value, now))
 
 
 def _sort(spec: str) -> tuple[str, bool]:
@@ -214,8 +260,10 @@ def show(
 ) -> None:
     """Show a ticket with its participants, comments, attachments and history.
 
-    A terminal gets a readable page; a pipe gets one tab-separated row unless
-    --format says otherwise (--format table for the page, json for everything).
+    A terminal gets a readable page, its texts wrapped to the terminal's width
+    and, when it is longer than the screen, shown through the pager; a pipe gets
+    one tab-separated row unless --format says otherwise (--format table for the
+    page, json for everything).
 
     \b
     Examples:
@@ -227,8 +275,9 @@ def show(
     picked = parse_fields(fields, DETAIL_FIELDS)
     store = c.store()
     details = tickets.show(store, c.actor(), ticket_id)
-    c.out(render_details(details, c.format(fmt), lang=c.lang, wf=store.workflow(),
-                         fields=picked))
+    fmt = c.format(fmt)
+    c.page(render_details(details, fmt, lang=c.lang, wf=store.workflow(), fields=picked,
+                          width=c.columns if fmt == "table" else None))
 
 
 def share(
@@ -250,9 +299,13 @@ def share(
     store = c.store()
     results = sharing.share(store, c.actor(), c.now_iso(), ticket_id, emails, remove=remove)
     for email, changed in results:
-        verb = ("removed from" if remove else "added to") if changed else (
-            "was not on" if remove else "already on")
-        c.say(f"{email} {verb} ticket {ticket_id}.")
+        if remove:
+            said = msg("{email} removed from ticket {id}.", email=email, id=ticket_id) \
+                if changed else msg("{email} was not on ticket {id}.", email=email, id=ticket_id)
+        else:
+            said = msg("{email} added to ticket {id}.", email=email, id=ticket_id) \
+                if changed else msg("{email} already on ticket {id}.", email=email, id=ticket_id)
+        c.say(said)
 
 
 def assign(
@@ -272,9 +325,19 @@ def assign(
       ticketcli assign 42
     """
     store = c.store()
-    changed = tickets.assign(store, c.actor(), c.now_iso(), ticket_id, email)
-    if not changed:
-        c.say(f"Ticket {ticket_id} already has that assignee.")
+    actor = c.actor()
+    changed, user = tickets.assign(store, actor, c.now_iso(), ticket_id, email)
+    if user is None:
+        c.say(msg("Ticket {id}: unassigned.", id=ticket_id) if changed else
+              msg("Ticket {id} has no assignee.", id=ticket_id))
+    elif user.id == actor.id:
+        c.say(msg("Ticket {id}: assigned to you ({email}).", id=ticket_id, email=user.email)
+              if changed else msg("Ticket {id} is already assigned to you ({email}).",
+                                  id=ticket_id, email=user.email))
+    else:
+        c.say(msg("Ticket {id}: assigned to {email}.", id=ticket_id, email=user.email)
+              if changed else msg("Ticket {id} is already assigned to {email}.",
+                                  id=ticket_id, email=user.email))
 
 
 def take(c: Context, ticket_id: IdArg) -> None:

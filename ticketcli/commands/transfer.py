@@ -112,11 +112,14 @@ def export(
 
     store = c.store()
     records = export_records(store, c.actor(), c.now_iso())
-    if output is None or output == "-":
-        count = write_jsonl(records, c.stdout.write)
-        c.stdout.flush()
-    else:
-        from ..files import replace_file
+    try:
+        if output is None or output == "-":
+            count = write_jsonl(records, c.stdout.write)
+            c.stdout.flush()
+        else:
+            from ..files import replace_file
 
-        count = replace_file(output, lambda fh: write_jsonl(records, fh.write))
+            count = replace_file(output, lambda fh: write_jsonl(records, fh.write))
+    finally:
+        records.close()  # its read transaction ends here, whatever happened
     c.say(f"Exported {count} ticket(s).")

@@ -58,8 +58,9 @@ def workflow_show(c: Context, fmt: FormatOption = None) -> None:
     c.out(render_rows(records, ["status", "phase", "final", "en", "it", "moves"], out_fmt,
                       lang=c.lang))
     if out_fmt == "table":
+        priorities = ", ".join(f"{p} ({wf.priority_label(p, c.lang)})" for p in wf.priorities)
         lines = [f"\n{wf.name}: {wf.description}", f"initial: {wf.initial}; priorities: "
-                 f"{', '.join(wf.priorities)}; sharing: {wf.sharing}; unregistered requesters: "
+                 f"{priorities}; sharing: {wf.sharing}; unregistered requesters: "
                  f"{'allowed' if wf.allow_unregistered else 'refused'}"]
         for r in wf.replies:
             lines.append(f"reply by {r.by} in {', '.join(sorted(r.statuses))} -> {r.to}")

@@ -4,6 +4,7 @@ bodies, attachments, ids, and the size limits that bound them."""
 from __future__ import annotations
 
 from ..errors import NotFound, UsageError
+from ..i18n import msg
 from ..record import Record
 from ..text import one_line
 
@@ -31,9 +32,9 @@ MAX_ID = 2**63 - 1  # SQLite's largest integer
 
 def check_id(ticket_id: int) -> int:
     if ticket_id <= 0:
-        raise UsageError(f"ticket ids are positive whole numbers, not {ticket_id}")
+        raise UsageError(msg("ticket ids are positive whole numbers, not {id}", id=ticket_id))
     if ticket_id > MAX_ID:
-        raise NotFound(f"ticket {ticket_id} not found")
+        raise NotFound(msg("ticket {id} not found", id=ticket_id))
     return ticket_id
 
 
@@ -93,7 +94,7 @@ def check_fields(fields: dict[str, str], limits: Limits = DEFAULT_LIMITS) -> dic
 
 def check_title(title: str, limits: Limits = DEFAULT_LIMITS) -> str:
     if not title.strip():
-        raise UsageError("a ticket needs a non-empty title")
+        raise UsageError(msg("a ticket needs a non-empty title"))
     return one_line(title, "a title", limits.title)
 
 
@@ -106,9 +107,11 @@ def check_category(category: str | None) -> str | None:
 
 def check_body(body: str, what: str = "body", limits: Limits = DEFAULT_LIMITS) -> str:
     if "\x00" in body:
-        raise UsageError(f"the {what} contains a NUL character; send text, or attach the file")
+        raise UsageError(msg("the {what} contains a NUL character; send text, or attach the "
+                             "file", what=msg(what)))
     if len(body) > limits.body:
-        raise UsageError(f"the {what} is at most {limits.body} characters (got {len(body)})")
+        raise UsageError(msg("the {what} is at most {limit} characters (got {got})",
+                             what=msg(what), limit=limits.body, got=len(body)))
     return body
 
 

@@ -4,6 +4,7 @@ organizations resolved, times and stale rules made into bounds."""
 from __future__ import annotations
 
 from ..errors import UsageError
+from ..i18n import msg
 from ..record import Record
 from ..text import check_email
 
@@ -43,18 +44,17 @@ def _query(store: Store, actor: User, req: ListRequest) -> TicketQuery | None:
     from ..workflow import PHASES
 
     wf = store.workflow()
-    for s in req.statuses:
-        wf.status(s)
+    statuses = [wf.status_key(s) for s in req.statuses]
     for p in req.phases:
         if p not in PHASES:
-            raise UsageError(f"unknown phase {p!r}; choose one of: {', '.join(PHASES)}")
-    if req.priority is not None:
-        wf.check_priority(req.priority)
+            raise UsageError(msg("unknown phase {phase!r}; choose one of: {choices}",
+                                 phase=p, choices=", ".join(PHASES)))
+    priority = None if req.priority is None else wf.priority_key(req.priority)
     if req.sort not in SORT_KEYS:
         raise UsageError(f"cannot sort by {req.sort!r}; choose one of: {', '.join(SORT_KEYS)}")
     if req.search is not None and not req.search.strip():
         raise UsageError("--search needs some text to look for")
-    chosen = list(dict.fromkeys(req.statuses))
+    chosen = list(dict.fromkeys(statuses))
     if req.phases:
         in_phases = [k for k, st in wf.statuses.items() if st.phase in req.phases]
         chosen = [k for k in chosen if k in in_phases] if chosen else in_phases
@@ -88,7 +88,7 @@ def _query(store: Store, actor: User, req: ListRequest) -> TicketQuery | None:
         stale = [(r.sources, r.since, iso(req.stale_at - timedelta(seconds=r.after)))
                  for r in wf.stale]
     return TicketQuery(
-        statuses=chosen, priority=req.priority, category=req.category, search=req.search,
+        statuses=chosen, priority=priority, category=req.category, search=req.search,
         created_since=req.created_since, created_before=req.created_before,
         updated_since=req.updated_since, updated_before=req.updated_before, stale=stale,
         sort=req.sort, descending=req.descending, limit=req.limit, viewer=actor,

@@ -259,3 +259,45 @@ def add_org(store: Store, actor: User, now: str, name: str, manager: str | None)
 def list_orgs(store: Store, actor: User) -> list[Org]:
     require_staff(actor, "list organizations")
     return store.people.orgs()
+
+
+def edit_org(store: Store, actor: User, name: str, *, rename: str | None = None,
+             manager: str | None = None, no_manager: bool = False) -> tuple[Org, list[str]]:
+    """Rename an organization or change its project manager (admins only); returns it
+    as it is now and what changed (``name``, ``manager``)."""
+    from ..i18n import msg
+
+    require_admin(actor, "edit organizations")
+    if manager is not None and no_manager:
+        raise UsageError(msg("give --manager EMAIL or --no-manager, not both"))
+    if rename is None and manager is None and not no_manager:
+        raise UsageError(msg("nothing to change; give --rename NEW, --manager EMAIL or "
+                             "--no-manager"))
+    clean = None
+    if rename is not None:
+        clean = rename.strip()
+        if not clean or len(clean) > 200 or any(ch < " " for ch in clean):
+            raise UsageError(msg("an organization name must be 1-200 printable characters"))
+    changed: list[str] = []
+    with store.write():
+        org = find_org(store, name)
+        if clean is not None and clean != org.name:
+            other = store.people.org_by_name(clean)
+            if other is not None and other.id != org.id:
+                raise Conflict(msg("organization {name!r} already exists", name=clean))
+            store.people.rename_org(org.id, clean)
+            changed.append("name")
+        if manager is not None or no_manager:
+            manager_id = None
+            if manager is not None:
+                user = find_user(store, manager)
+                if not user.staff:
+                    raise UsageError(msg("a project manager must be an agent; {email} is a "
+                                         "customer", email=user.email))
+                manager_id = user.id
+            if manager_id != org.manager_id:
+                store.people.set_org_manager(org.id, manager_id)
+                changed.append("manager")
+        now = store.people.org_by_id(org.id)
+        assert now is not None
+        return now, changed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import PermissionDenied, UsageError
+from ..i18n import msg
 from ..text import check_email
 from .people import find_user
 from .tickets import visible
@@ -26,7 +27,7 @@ def share(store: Store, actor: User, now: str, ticket_id: int, emails: Sequence[
     wf = store.workflow()
     addresses = list(dict.fromkeys(check_email(e) for e in emails))
     if not addresses:
-        raise UsageError("name at least one email to share with")
+        raise UsageError(msg("name at least one email to share with"))
     results: list[tuple[str, bool]] = []
     with store.write():
         ticket = visible(store, actor, ticket_id)
@@ -40,16 +41,15 @@ def share(store: Store, actor: User, now: str, ticket_id: int, emails: Sequence[
                                                              address, now)
             if remove:
                 if not (actor.staff or is_requester or user.id == actor.id):
-                    raise PermissionDenied(
-                        f"only staff, the requester or {address} may remove {address}"
-                    )
+                    raise PermissionDenied(msg(
+                        "only staff, the requester or {email} may remove {email}",
+                        email=address))
                 changed = store.tickets.remove_participant(ticket.id, user.id)
                 event = "unshared"
             else:
                 if not (actor.staff or is_requester):
-                    raise PermissionDenied(
-                        f"only staff and the requester may share ticket {ticket.id}"
-                    )
+                    raise PermissionDenied(msg(
+                        "only staff and the requester may share ticket {id}", id=ticket.id))
                 _check_sharing_rule(store, wf, ticket, user)
                 changed = user.id != ticket.requester_id and store.tickets.add_participant(
                     ticket.id, user.id, now
@@ -79,15 +79,14 @@ def _newcomer(store: Store, wf: Workflow, actor: User, ticket: Ticket, address: 
 
 def _rule_refusal(ticket: Ticket, address: str) -> None:
     if ticket.org_id is None:
-        raise PermissionDenied(
-            f"ticket {ticket.id} cannot be shared: its requester belongs to no organization, "
+        raise PermissionDenied(msg(
+            "ticket {id} cannot be shared: its requester belongs to no organization, "
             "and this workflow shares only with the members of the requester's organization "
-            "and its project manager"
+            "and its project manager", id=ticket.id)
         )
-    raise PermissionDenied(
-        f"ticket {ticket.id} can be shared only with members of {ticket.organization} or its "
-        f"project manager; {address} is neither"
-    )
+    raise PermissionDenied(msg(
+        "ticket {id} can be shared only with members of {org} or its project manager; "
+        "{email} is neither", id=ticket.id, org=ticket.organization, email=address))
 
 
 def _check_sharing_rule(store: Store, wf: Workflow, ticket: Ticket, user: User) -> None:

@@ -10,6 +10,7 @@ here prints or parses arguments. Listing is in :mod:`.listing`, sharing in
 from __future__ import annotations
 
 from ..errors import Conflict, NotFound, PermissionDenied, UsageError
+from ..i18n import msg
 from ..record import Record
 from ..text import check_email
 from .checks import (
@@ -52,7 +53,7 @@ def visible(store: Store, actor: User, ticket_id: int) -> Ticket:
     see is reported exactly as a missing one: its existence is none of their business."""
     ticket = store.tickets.ticket(check_id(ticket_id))
     if not store.tickets.can_see(actor, ticket.id):
-        raise NotFound(f"ticket {ticket_id} not found")
+        raise NotFound(msg("ticket {id} not found", id=ticket_id))
     return ticket
 
 
@@ -63,27 +64,26 @@ def move_side(actor: User, ticket: Ticket) -> str:
     return "requester" if actor.id == ticket.requester_id else "participant"
 
 
-def _known_if_status(wf: Workflow, if_status: str | None) -> None:
-    """An ``--if-status`` the workflow does not know is a usage error, not a conflict."""
-    if if_status is not None:
-        try:
-            wf.status(if_status)
-        except UsageError as e:
-            raise UsageError(f"--if-status: {e.message}") from None
+def _known_if_status(wf: Workflow, if_status: str | None) -> str | None:
+    """The status key an ``--if-status`` names; one the workflow does not know is a
+    usage error, not a conflict."""
+    if if_status is None:
+        return None
+    try:
+        return wf.status_key(if_status)
+    except UsageError as e:
+        raise UsageError(msg("--if-status: {error}", error=e.message)) from None
 
 
 def _check_if_status(ticket: Ticket, if_status: str | None) -> None:
     if if_status is not None and ticket.status != if_status:
-        raise Conflict(
-            f"ticket {ticket.id} is {ticket.status}, not {if_status}; someone changed it first"
-        )
+        raise Conflict(msg("ticket {id} is {status}, not {expected}; someone changed it first",
+                           id=ticket.id, status=ticket.status, expected=if_status))
 
 
 def _follow_up_hint(ticket: Ticket) -> str:
-    return (
-        f"ticket {ticket.id} is {ticket.status}, which is final; open a follow-up with "
-        f'"ticketcli open --follow-up {ticket.id} TITLE"'
-    )
+    return msg('ticket {id} is {source}, which is final; open a follow-up with '
+               '"ticketcli open --follow-up {id} TITLE"', id=ticket.id, source=ticket.status)
 
 
 def _store_files(store: Store, actor: User, ticket_id: int, comment_id: int | None,
@@ -137,24 +137,23 @@ def open_ticket(store: Store, actor: User, now: str, *, title: str, body: str,
             address = check_email(requester)
             if address != actor.email:
                 if not actor.staff:
-                    raise PermissionDenied("customers open tickets for themselves only")
+                    raise PermissionDenied(msg("customers open tickets for themselves only"))
                 found = store.people.user_by_email(address)
                 if found is None:
                     if not wf.allow_unregistered:
-                        raise PermissionDenied(
-                            f"{address} is not registered, and the {wf.name} workflow accepts "
-                            "tickets from registered users only; add them with 'ticketcli user add'"
-                        )
+                        raise PermissionDenied(msg(
+                            "{email} is not registered, and the {workflow} workflow accepts "
+                            "tickets from registered users only; add them with 'ticketcli user "
+                            "add'", email=address, workflow=wf.name))
                     found = store.people.add_user(address, address.split("@")[0], "customer",
                                                   None, now)
                 who = found
         if follow_up is not None:
             original = visible(store, actor, follow_up)
             if original.phase not in ("closed", "cancelled") and not wf.is_final(original.status):
-                raise Conflict(
-                    f"ticket {original.id} is still {original.status}; comment on it instead "
-                    "of opening a follow-up"
-                )
+                raise Conflict(msg("ticket {id} is still {status}; comment on it instead of "
+                                   "opening a follow-up", id=original.id,
+                                   status=original.status))
             if cat is None:
                 cat = original.category
         ticket_id = store.tickets.insert_ticket(
@@ -192,13 +191,13 @@ def comment(store: Store, actor: User, now: str, ticket_id: int, *, body: str,
     wf = store.workflow()
     body = check_body(body, "comment", limits)
     if not body.strip():
-        raise UsageError("a comment needs some text")
+        raise UsageError(msg("a comment needs some text"))
     check_files(files, limits)
     if internal and not actor.staff:
-        raise PermissionDenied("only agents and admins may write internal notes")
+        raise PermissionDenied(msg("only agents and admins may write internal notes"))
     if status is not None:
-        wf.status(status)
-    _known_if_status(wf, if_status)
+        status = wf.status_key(status)
+    if_status = _known_if_status(wf, if_status)
     with store.write():
         ticket = visible(store, actor, ticket_id)
         _check_if_status(ticket, if_status)
@@ -228,20 +227,20 @@ def set_status(store: Store, actor: User, now: str, ticket_id: int, status: str,
                if_status: str | None = None) -> Change | None:
     """Move a ticket by hand; returns None when it already had that status."""
     wf = store.workflow()
+    status = wf.status_key(status)
     target = wf.status(status)
     if resolution is not None:
         resolution = wf.check_resolution(resolution)
         if not target.resolved:
-            raise UsageError(
-                "--resolution goes with a status that ends the work ("
-                + ", ".join(s.key for s in wf.statuses.values() if s.resolved)
-                + f"); {status} is not one of them"
-            )
+            raise UsageError(msg(
+                "--resolution goes with a status that ends the work ({statuses}); {status} is "
+                "not one of them", status=status,
+                statuses=", ".join(s.key for s in wf.statuses.values() if s.resolved)))
     if note is not None:
         note = check_body(note, "note")
         if not note.strip():
-            raise UsageError("--note needs some text")
-    _known_if_status(wf, if_status)
+            raise UsageError(msg("--note needs some text"))
+    if_status = _known_if_status(wf, if_status)
     with store.write():
         ticket = visible(store, actor, ticket_id)
         _check_if_status(ticket, if_status)
@@ -263,21 +262,24 @@ def set_status(store: Store, actor: User, now: str, ticket_id: int, status: str,
         return _move(store, wf, actor.id, ticket, status, now, resolution)
 
 
-def assign(store: Store, actor: User, now: str, ticket_id: int, email: str | None) -> bool:
-    """Assign a ticket to an agent (None unassigns); returns whether anything changed."""
+def assign(store: Store, actor: User, now: str, ticket_id: int,
+           email: str | None) -> tuple[bool, User | None]:
+    """Assign a ticket to an agent (None unassigns); returns whether anything changed,
+    and the assignee."""
     if not actor.staff:
-        raise PermissionDenied("only agents and admins may assign tickets")
+        raise PermissionDenied(msg("only agents and admins may assign tickets"))
     with store.write():
         ticket = visible(store, actor, ticket_id)
         user = None
         if email is not None:
             user = actor if email == "me" else find_user(store, email)
             if not user.staff:
-                raise UsageError(f"tickets are assigned to agents; {user.email} is a customer")
+                raise UsageError(msg("tickets are assigned to agents; {email} is a customer",
+                                     email=user.email))
         new_id = user.id if user else None
         if new_id == ticket.assignee_id:
-            return False
+            return False, user
         store.tickets.set_assignee(ticket.id, new_id, now)
         store.record(ticket.id, actor.id, now, "assigned",
-                          detail={"from": ticket.assignee, "to": user.email if user else None})
-        return True
+                     detail={"from": ticket.assignee, "to": user.email if user else None})
+        return True, user

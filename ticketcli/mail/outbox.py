@@ -26,6 +26,14 @@ because it carries the reference number they need to write back. Internal
 notes, and files on them, never produce mail. Two commands are two change sets,
 so two messages, however close together they ran.
 
+Agents hear about their own work, as each chose (``notify prefs``, defaults in
+:data:`ticketcli.desk.prefs.NOTIFY_EVENTS`), never about what they did themselves:
+
+- ``assigned``: the new assignee, when someone else assigns a ticket to them;
+- ``customer_reply``: the assignee, when the customer side replies to their ticket;
+- ``new_ticket``: the agents who asked for it, when a ticket is opened and no one is
+  assigned to it.
+
 This module must stay cheap to import: no ``email``, no ``smtplib``.
 """
 
@@ -40,7 +48,8 @@ if TYPE_CHECKING:
     from ..store.outbox import MailSQL, NewMessage, OutboxMessage
     from ..store.tickets import TicketHead
 
-MAILED = frozenset({"opened", "comment", "status", "reminder", "shared", "attachment"})
+MAILED = frozenset({"opened", "comment", "status", "reminder", "shared", "attachment",
+                    "assigned"})
 
 
 def enqueue(store: Store, changes: ChangeSet) -> None:
@@ -71,10 +80,38 @@ class _Lookup:
             ids, description=any(ev.event == "opened" for ev in events))
         self.participants = store.tickets.participants_of(ids)
         wanted = [t.requester_id for t in self.tickets.values()]
+        wanted += [t.assignee_id for t in self.tickets.values() if t.assignee_id is not None]
         wanted += [ev.actor_id for ev in events if ev.actor_id is not None]
         wanted += [u.id for people in self.participants.values() for u in people]
         self.users = store.people.users_by_id(wanted)
         self.langs = store.mail.user_langs(list(self.users))
+        self._store = store
+        self._watching: list[User] | None = None
+
+    def add(self, user: User) -> User:
+        """Someone the messages name beyond those read at first (an assignee by email)."""
+        if user.id not in self.users:
+            self.users[user.id] = user
+            lang = self._store.mail.user_lang(user.id)
+            if lang is not None:
+                self.langs[user.id] = lang
+        return user
+
+    def wants(self, user: User, event: str) -> bool:
+        from ..desk.prefs import NOTIFY_EVENTS
+
+        chosen = self._store.mail.notify_choices(event, [user.id])
+        return chosen.get(user.id, NOTIFY_EVENTS[event])
+
+    def watching_new(self) -> list[User]:
+        """The agents who asked to hear of every new ticket (read once)."""
+        if self._watching is None:
+            ms, people = self._store.mail, self._store.people
+            ids = people.staff_ids()
+            on = [i for i, enabled in ms.notify_choices("new_ticket", ids).items() if enabled]
+            found = people.users_by_id(on)
+            self._watching = [self.add(found[i]) for i in on if i in found]
+        return self._watching
 
 
 Composed = tuple["Event", str, dict[str, "Any"], list["User"]]
@@ -143,7 +180,54 @@ def _compose(store: Store, look: _Lookup, evs: Sequence[Event]) -> list[Composed
                 if lang is not None:
                     look.langs[user.id] = lang
             out.append((ev, "shared", base, [user]))
+    out += _for_agents(store, look, ticket, evs, files, reply)
     return [m for m in out if m[3]]
+
+
+def _for_agents(store: Store, look: _Lookup, ticket: TicketHead, evs: Sequence[Event],
+                files: list[str], reply: Composed | None) -> list[Composed]:
+    """What the agents hear of one ticket's events: their assignments, the customer
+    side's replies to their tickets, new tickets no one is assigned to."""
+    out: list[Composed] = []
+
+    def base(ev: Event) -> dict[str, Any]:
+        actor = look.users.get(ev.actor_id) if ev.actor_id is not None else None
+        data: dict[str, Any] = {"id": ticket.id, "title": ticket.title,
+                                "status": ticket.status, "priority": ticket.priority,
+                                "actor": _display(actor) if actor else None}
+        if files:
+            data["attachments"] = files
+        return data
+
+    assigned_now = any(ev.event == "assigned" and ev.detail.get("to") for ev in evs)
+    for ev in evs:
+        if ev.event == "assigned" and ev.detail.get("to"):
+            user = store.people.user_by_email(str(ev.detail["to"]))
+            if user is None or not user.staff or user.id == ev.actor_id:
+                continue
+            if look.wants(look.add(user), "assigned"):
+                out.append((ev, "assigned", base(ev), [user]))
+        elif ev.event == "comment" and ticket.assignee_id is not None:
+            actor = look.users.get(ev.actor_id) if ev.actor_id is not None else None
+            assignee = look.users.get(ticket.assignee_id)
+            if actor is None or actor.staff or assignee is None or assignee.id == actor.id:
+                continue
+            if reply is not None and any(u.id == assignee.id for u in reply[3]):
+                continue  # a participant too: the reply itself reached them
+            found = store.mail.comment_text(int(ev.detail.get("comment", 0)))
+            if found is None or found[1] or not look.wants(assignee, "customer_reply"):
+                continue
+            data = base(ev)
+            data["body"] = found[0]
+            out.append((ev, "customer_reply", data, [assignee]))
+        elif ev.event == "opened" and ticket.assignee_id is None and not assigned_now:
+            people = [u for u in look.watching_new()
+                      if u.id != ev.actor_id and u.id != ticket.requester_id]
+            if people:
+                data = base(ev)
+                data["body"] = ticket.description
+                out.append((ev, "new_ticket", data, people))
+    return out
 
 
 def _display(user: User) -> str:

@@ -15,7 +15,8 @@ from typing import Any
 from ..errors import UsageError
 from ..workflow import Workflow
 
-KINDS = ("opened", "reply", "status", "reminder", "autoclosed", "shared")
+KINDS = ("opened", "reply", "status", "reminder", "autoclosed", "shared",
+         "assigned", "customer_reply", "new_ticket")
 LANGS = ("en", "it")
 
 # What each placeholder holds (shown by `notify template show`).
@@ -23,6 +24,7 @@ VARIABLES: dict[str, str] = {
     "id": "the ticket number",
     "title": "the ticket title",
     "status": "the ticket's status label (after the change)",
+    "priority": "the ticket's priority label",
     "previous": "the status label before the change",
     "recipient": "the recipient's name",
     "actor": "who acted (name), or the help desk for automatic changes",
@@ -110,6 +112,38 @@ DEFAULTS: dict[tuple[str, str], tuple[str, str]] = {
         "$marker\n\nGentile $recipient,\n\n$actor ha condiviso con lei il ticket #$id, "
         "\"$title\".\nRiceverà i suoi aggiornamenti per email. Stato: $status.\n\n",
     ),
+    # What agents hear about their own work (notify prefs).
+    ("assigned", "en"): (
+        "[#$id] $title",
+        "$marker\n\nHello $recipient,\n\n$actor assigned ticket #$id, \"$title\", to you.\n"
+        "Status: $status. Priority: $priority.\n\n",
+    ),
+    ("assigned", "it"): (
+        "[#$id] $title",
+        "$marker\n\nCiao $recipient,\n\n$actor ti ha assegnato il ticket #$id, \"$title\".\n"
+        "Stato: $status. Priorità: $priority.\n\n",
+    ),
+    ("customer_reply", "en"): (
+        "[#$id] $title",
+        "$marker\n\nHello $recipient,\n\n$actor replied to ticket #$id, \"$title\", which is "
+        "assigned to you:\n\n$body\n\n$attachments$status_change\n",
+    ),
+    ("customer_reply", "it"): (
+        "[#$id] $title",
+        "$marker\n\nCiao $recipient,\n\n$actor ha risposto al ticket #$id, \"$title\", "
+        "assegnato a te:\n\n$body\n\n$attachments$status_change\n",
+    ),
+    ("new_ticket", "en"): (
+        "[#$id] $title",
+        "$marker\n\nHello $recipient,\n\n$actor opened ticket #$id, \"$title\" (priority: "
+        "$priority); no one is assigned to it yet.\n\n$body\n\n$attachments\n",
+    ),
+    ("new_ticket", "it"): (
+        "[#$id] $title",
+        "$marker\n\nCiao $recipient,\n\n$actor ha aperto il ticket #$id, \"$title\" "
+        "(priorità: $priority); non è ancora assegnato a nessuno.\n\n$body\n\n"
+        "$attachments\n",
+    ),
 }
 
 # Every built-in body ends with the footer; an override replaces the whole body.
@@ -190,6 +224,8 @@ def variables(data: dict[str, Any], lang: str, wf: Workflow) -> dict[str, str]:
     values["title"] = str(data.get("title", ""))
     values["status"] = _label(wf, data.get("status"), lang)
     values["previous"] = _label(wf, data.get("previous"), lang)
+    if data.get("priority"):
+        values["priority"] = wf.priority_label(str(data["priority"]), lang)
     values["recipient"] = str(data.get("recipient") or words["customer"])
     values["actor"] = str(data.get("actor") or words["desk"])
     values["marker"] = MARKERS[lang]

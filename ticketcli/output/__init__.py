@@ -11,7 +11,6 @@ from __future__ import annotations
 from ..clock import local
 from ..errors import UsageError
 from ..jsontext import dumps
-from .table import safe
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -31,39 +30,34 @@ def check_format(fmt: str | None) -> str | None:
         raise UsageError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
     return fmt
 
-HEADERS: dict[str, dict[str, str]] = {
-    "en": {
-        "id": "ID", "title": "Title", "status": "Status", "phase": "Phase",
-        "priority": "Priority", "category": "Category", "requester": "Requester",
-        "assignee": "Assignee", "organization": "Organization", "resolution": "Resolution",
-        "created_at": "Created", "updated_at": "Updated", "from": "From", "to": "To",
-        "email": "Email", "name": "Name", "role": "Role", "manager": "Manager",
-        "members": "Members", "description": "Description", "participants": "Participants",
-        "comments": "Comments", "history": "History", "attachments": "Attachments",
-        "follow_up_of": "Follow-up of", "fields": "Fields", "internal": "internal note",
-        "system": "(automatic)", "size": "Size", "sha256": "SHA-256", "at": "When",
-        "actor": "Who", "event": "Event", "detail": "Detail", "check": "Check",
-        "state": "State", "login": "Login", "disabled": "Disabled", "key": "Key",
-        "value": "Value", "default": "Default", "received_at": "Received",
-        "subject": "Subject", "ticket": "Ticket", "reason": "Reason",
-    },
-    "it": {
-        "id": "ID", "title": "Titolo", "status": "Stato", "phase": "Fase",
-        "priority": "Priorità", "category": "Categoria", "requester": "Richiedente",
-        "assignee": "Assegnatario", "organization": "Organizzazione",
-        "resolution": "Risoluzione", "created_at": "Creato", "updated_at": "Aggiornato",
-        "from": "Da", "to": "A", "email": "Email", "name": "Nome", "role": "Ruolo",
-        "manager": "Capoprogetto", "members": "Membri", "description": "Descrizione",
-        "participants": "Partecipanti", "comments": "Commenti", "history": "Cronologia",
-        "attachments": "Allegati", "follow_up_of": "Seguito di", "fields": "Campi",
-        "internal": "nota interna", "system": "(automatico)", "size": "Dimensione",
-        "sha256": "SHA-256", "at": "Quando", "actor": "Chi", "event": "Evento",
-        "detail": "Dettaglio", "check": "Controllo", "state": "Esito", "login": "Login",
-        "disabled": "Disattivato", "key": "Chiave", "value": "Valore",
-        "default": "Predefinito", "received_at": "Ricevuto", "subject": "Oggetto",
-        "ticket": "Ticket", "reason": "Motivo",
-    },
+# Column and field names for people, in English: other languages come from the catalog.
+HEADERS: dict[str, str] = {
+    "id": "ID", "title": "Title", "status": "Status", "phase": "Phase",
+    "priority": "Priority", "category": "Category", "requester": "Requester",
+    "assignee": "Assignee", "organization": "Organization", "resolution": "Resolution",
+    "created_at": "Created", "updated_at": "Updated", "from": "From", "to": "To",
+    "email": "Email", "name": "Name", "role": "Role", "manager": "Manager",
+    "members": "Members", "description": "Description", "participants": "Participants",
+    "comments": "Comments", "history": "History", "attachments": "Attachments",
+    "follow_up_of": "Follow-up of", "fields": "Fields", "internal": "internal note",
+    "system": "(automatic)", "size": "Size", "sha256": "SHA-256", "at": "When",
+    "actor": "Who", "event": "Event", "detail": "Detail", "check": "Check",
+    "state": "State", "ticket": "Ticket", "comment": "Comment", "uploader": "Uploader",
+    "enabled": "On", "default": "Default", "login": "Login", "disabled": "Disabled",
+    "key": "Key", "value": "Value", "received_at": "Received", "subject": "Subject",
+    "reason": "Reason",
 }
+
+
+def header(key: str, lang: str) -> str:
+    """The name of a column or field for people, in ``lang``."""
+    text = HEADERS.get(key)
+    if text is None:
+        return key
+    from ..i18n import pgettext
+
+    return pgettext(lang, "header", text)
+
 
 LIST_COLUMNS = ["id", "status", "priority", "requester", "assignee", "updated_at", "title"]
 MACHINE_COLUMNS = [
@@ -184,6 +178,12 @@ def _table_cell(value: Any, key: str, wf: Workflow | None, lang: str) -> str:
     if key in ("status", "from", "to") and wf is not None and isinstance(value, str):
         status = wf.statuses.get(value)
         return status.label(lang) if status else value
+    if key == "priority" and wf is not None and isinstance(value, str):
+        return wf.priority_label(value, lang)
+    if isinstance(value, bool):
+        from ..i18n import gettext
+
+        return gettext(lang, "yes" if value else "no")
     if key in TIME_KEYS and isinstance(value, str):
         return local(value)
     text = _cell(value)
@@ -214,79 +214,44 @@ def render_rows(records: Sequence[dict[str, Any]], columns: Sequence[str], fmt: 
         return ""
     from .table import clip, render
 
-    headers = [HEADERS[lang].get(c, c) for c in columns]
+    headers = [header(c, lang) for c in columns]
     rows = [[_table_cell(r.get(c), c, wf, lang) for c in columns] for r in records]
     flex = list(columns).index("title") if "title" in columns else None
     if width is None and flex is not None:
         rows = [[*r[:flex], clip(r[flex], 60), *r[flex + 1:]] for r in rows]
-    return render(headers, rows, columns=width, flex=flex)
+    # What a narrow terminal gives up first, before any column is cut: the year of
+    # times, then the domain of addresses (anna@…).
+    shorter = [(i, _without_year) for i, c in enumerate(columns) if c in TIME_KEYS]
+    shorter += [(i, _local_part) for i, c in enumerate(columns) if c in EMAIL_KEYS]
+    return render(headers, rows, columns=width, flex=flex, shorter=shorter)
+
+
+EMAIL_KEYS = ("requester", "assignee", "manager", "uploader", "recipient")
+
+
+def _without_year(text: str) -> str:
+    """``2026-05-01 09:30`` as ``05-01 09:30``."""
+    return text[5:] if len(text) == 16 and text[4] == "-" else text
+
+
+def _local_part(text: str) -> str:
+    """``anna@example.com`` as ``anna@…``."""
+    local, at, _ = text.partition("@")
+    return f"{local}@…" if at else text
 
 
 def render_details(d: Details, fmt: str, *, lang: str, wf: Workflow,
-                   fields: Sequence[str] | None = None) -> str:
+                   fields: Sequence[str] | None = None, width: int | None = None) -> str:
+    """``show`` in a format; the readable page (``table``) wrapped to ``width`` cells."""
     record = pick(details_record(d), fields)
     if fields is not None and fmt in ("table", "csv", "tsv", PLAIN):
-        return render_rows([record], fields, fmt, lang=lang, wf=wf)
+        return render_rows([record], fields, fmt, lang=lang, wf=wf, width=width)
     if fmt == "json":
         return _json(record, 2) + "\n"
     if fmt == "jsonl":
         return _json(record) + "\n"
     if fmt in ("csv", "tsv", "ids", PLAIN):
         return render_rows([record], fields or MACHINE_COLUMNS, fmt)
-    return safe(_details_table(d, lang, wf))
+    from .details import details_page
 
-
-def _line(value: Any) -> str:
-    """A value on the one line it is shown on: a line break in it cannot start a line of
-    its own (a field ``phone=1\\nAssignee: ...`` would forge one)."""
-    return " ".join(_cell(value).split())
-
-
-def _details_table(d: Details, lang: str, wf: Workflow) -> str:
-    h = HEADERS[lang]
-    t = d.ticket
-    status = wf.statuses.get(t.status)
-    out = [f"#{t.id}  {_line(t.title)}", ""]
-    facts = [
-        (h["status"], f"{status.label(lang) if status else t.status} ({t.status})"),
-        (h["priority"], t.priority),
-        (h["category"], t.category),
-        (h["requester"], t.requester),
-        (h["assignee"], t.assignee),
-        (h["organization"], t.organization),
-        (h["resolution"], t.resolution),
-        (h["follow_up_of"], f"#{t.follow_up_of}" if t.follow_up_of else None),
-        (h["created_at"], local(t.created_at)),
-        (h["updated_at"], local(t.updated_at)),
-        (h["participants"], ", ".join(d.participants) or None),
-    ]
-    facts += [(k, v) for k, v in sorted(t.fields.items())]
-    width = max(len(k) for k, _ in facts)
-    out += [f"{_line(k) + ':':<{width + 1}} {_line(v)}" for k, v in facts if v]
-    if t.description:
-        out += ["", h["description"] + ":", *("  " + line for line in t.description.splitlines())]
-    if d.attachments:
-        out += ["", h["attachments"] + ":"]
-        out += [f"  [{a.id}] {_line(a.name)}  {a.size} B  sha256:{a.sha256[:12]}"
-                for a in d.attachments]
-    if d.comments:
-        out += ["", h["comments"] + ":"]
-        for c in d.comments:
-            tag = f" ({h['internal']})" if c.internal else ""
-            out.append(f"  {local(c.created_at)}  {_line(c.author)}{tag}")
-            out += ["    " + line for line in c.body.splitlines()]
-    if d.history:
-        out += ["", h["history"] + ":"]
-        for e in d.history:
-            move = ""
-            if e.to_status:
-                labels = [
-                    wf.statuses[s].label(lang) if s in wf.statuses else s
-                    for s in (e.from_status, e.to_status) if s
-                ]
-                move = " → ".join(labels)
-            extra = ", ".join(f"{k}={_line(v)}" for k, v in sorted(e.detail.items())
-                              if k != "comment")
-            who = e.actor or h["system"]
-            out.append(f"  {local(e.at)}  {who}  {e.event}  {move}  {extra}".rstrip())
-    return "\n".join(out) + "\n"
+    return details_page(d, lang, wf, lambda key: header(key, lang), width)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
 GAP = "  "  # between columns
 MIN_FLEX = 10  # cells the flexible column keeps however narrow the terminal
@@ -81,17 +81,28 @@ def pad(text: str, cells: int) -> str:
 
 
 def render(headers: Sequence[str], rows: Sequence[Sequence[str]], *,
-           columns: int | None = None, flex: int | None = None) -> str:
+           columns: int | None = None, flex: int | None = None,
+           shorter: Sequence[tuple[int, Callable[[str], str]]] = ()) -> str:
     """A table: a header line, a rule, a line per row, every line ending in a newline.
 
-    With ``columns`` (the terminal's width), no line is wider: the ``flex`` column
-    (the title) gets what the others leave, then the widest others give up cells
-    too, down to a few each, so that nothing wraps.
+    With ``columns`` (the terminal's width), no line is wider: first the columns that
+    have a shorter form (``shorter``: (column, shorten) pairs, such as a time without
+    its year, an address without its domain) take it, in the order given, until the
+    table fits; then the ``flex``
+    column (the title) gives up what it can down to a comfortable width, the widest
+    others down to a few cells each, the title down to :data:`MIN_FLEX`, and so on,
+    so that nothing wraps.
     """
     heads = [safe(h) for h in headers]
     cells = [[safe(c) for c in row] for row in rows]
-    widths = [max([width(h), *(width(r[i]) for r in cells)]) for i, h in enumerate(heads)]
-    if columns is not None:
+    widths = _widths(heads, cells)
+    if columns is not None and _total(widths) > columns:
+        for i, shorten in shorter:
+            if _total(widths) <= columns:
+                break
+            for row in cells:
+                row[i] = shorten(row[i])
+            widths = _widths(heads, cells)
         _fit(widths, heads, columns, flex)
     lines = [GAP.join(pad(clip(h, w), w) for h, w in zip(heads, widths, strict=True)),
              GAP.join("-" * w for w in widths)]
@@ -100,17 +111,90 @@ def render(headers: Sequence[str], rows: Sequence[Sequence[str]], *,
     return "".join(line.rstrip() + "\n" for line in lines)
 
 
+def _widths(heads: Sequence[str], cells: Sequence[Sequence[str]]) -> list[int]:
+    return [max([width(h), *(width(r[i]) for r in cells)]) for i, h in enumerate(heads)]
+
+
+def _total(widths: Sequence[int]) -> int:
+    return sum(widths) + len(GAP) * (len(widths) - 1)
+
+
+COMFORT = 24  # cells the title keeps while other columns can still give some up
+FLOOR = 6  # cells any other column keeps while the title can still give some up
+
+
 def _fit(widths: list[int], heads: list[str], columns: int, flex: int | None) -> None:
     """Narrow ``widths`` in place until the table fits in ``columns`` cells."""
-    def total() -> int:
-        return sum(widths) + len(GAP) * (len(widths) - 1)
+    others = [i for i in range(len(widths)) if i != flex]
 
-    if flex is not None and total() > columns:
-        widths[flex] = max(min(MIN_FLEX, widths[flex]), widths[flex] - (total() - columns))
-    while total() > columns:
-        others = [i for i in range(len(widths)) if i != flex]
-        widest = max(others, key=lambda i: widths[i], default=None)
-        floor = max(width(heads[widest]) if widest is not None else 0, 4)
-        if widest is None or widths[widest] <= floor:
-            break
-        widths[widest] -= 1
+    def title_down_to(floor: int) -> None:
+        if flex is not None and _total(widths) > columns:
+            keep = max(min(floor, widths[flex]), widths[flex] - (_total(widths) - columns))
+            widths[flex] = keep
+
+    def others_down_to(floor: int) -> None:
+        while _total(widths) > columns:
+            widest = max(others, key=lambda i: widths[i], default=None)
+            if widest is None or widths[widest] <= floor:
+                return
+            widths[widest] -= 1
+
+    title_down_to(COMFORT)
+    others_down_to(FLOOR)
+    title_down_to(MIN_FLEX)
+    others_down_to(2)
+
+
+def wrap(text: str, cells: int) -> list[str]:
+    """``text`` (one paragraph) broken at spaces into lines of at most ``cells`` cells;
+    a word longer than a line is cut where it must be. Runs of spaces become one."""
+    cells = max(cells, 1)
+    lines: list[str] = []
+    line: list[str] = []
+    used = 0
+    for word in text.split():
+        w = width(word)
+        while w > cells:  # a word too long for any line: fill this one, go on
+            room = cells - used - (1 if line else 0)
+            if room < 1 or room < min(cells, 8) and line:
+                lines.append(" ".join(line))
+                line, used = [], 0
+                continue
+            head, word = _cut(word, room)
+            line.append(head)
+            lines.append(" ".join(line))
+            line, used = [], 0
+            w = width(word)
+        if line and used + 1 + w > cells:
+            lines.append(" ".join(line))
+            line, used = [], 0
+        used += w + (1 if line else 0)
+        line.append(word)
+    if line or not lines:
+        lines.append(" ".join(line))
+    return lines
+
+
+def _cut(word: str, cells: int) -> tuple[str, str]:
+    """``word`` split after at most ``cells`` cells (at least one character)."""
+    used = 0
+    for i, ch in enumerate(word):
+        w = width(ch)
+        if used + w > cells and i:
+            return word[:i], word[i:]
+        used += w
+    return word, ""
+
+
+def wrap_lines(text: str, cells: int | None, indent: str = "") -> list[str]:
+    """Every line of ``text`` wrapped to ``cells`` (None: as it is), each line starting
+    with ``indent``; blank lines kept."""
+    out: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        if cells is None or not paragraph.strip() or width(indent + paragraph) <= cells:
+            out.append((indent + paragraph).rstrip())  # fits: kept as written
+            continue
+        lead = paragraph[:len(paragraph) - len(paragraph.lstrip())]
+        room = max(cells - width(indent) - width(lead), 10)
+        out += [indent + lead + part for part in wrap(paragraph, room)]
+    return out

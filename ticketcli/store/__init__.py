@@ -26,6 +26,7 @@ from .people import PeopleSQL
 from .records import (
     SORT_KEYS,
     Attachment,
+    AttachmentInfo,
     ChangeSet,
     Comment,
     Event,
@@ -180,7 +181,8 @@ class Store:
 
 
 __all__ = [
-    "DEFAULT_BUSY_TIMEOUT", "SORT_KEYS", "SQLITE_HEADER", "Attachment", "ChangeSet", "Comment",
+    "DEFAULT_BUSY_TIMEOUT", "SORT_KEYS", "SQLITE_HEADER", "Attachment", "AttachmentInfo",
+    "ChangeSet", "Comment",
     "Database", "Event", "HistoryEntry", "Org", "Store", "Ticket", "TicketQuery", "User",
     "translate",
 ]

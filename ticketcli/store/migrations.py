@@ -390,6 +390,18 @@ def m006_team(db: Any) -> None:
     add("history", "via_id", "INTEGER REFERENCES users(id)")
 
 
+def m007_notify_prefs(db: Any) -> None:
+    """What each agent wants to hear about (``notify prefs``): one row per choice made;
+    an event without a row takes its default."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS notify_prefs (user_id INTEGER NOT NULL "
+        "REFERENCES users(id), event TEXT NOT NULL, enabled INTEGER NOT NULL, "
+        "PRIMARY KEY (user_id, event))"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS idx_notify_prefs_event ON notify_prefs(event, "
+               "enabled)")
+
+
 def m009_mail_trust(db: Any) -> None:
     """Mail that can be trusted.
 
@@ -438,7 +450,7 @@ def m009_mail_trust(db: Any) -> None:
 
 MIGRATIONS: list[Callable[[Any], None]] = [m001_initial, m002_outbox, m003_scale,
                                            m004_ticket_counts, m005_list_scale, m006_team,
-                                           m009_mail_trust]
+                                           m007_notify_prefs, m009_mail_trust]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -113,6 +113,26 @@ class MailSQL(InboundSQL):
         value = self.db.one("SELECT lang FROM mail_prefs WHERE user_id = ?", (user_id,))
         return None if value is None else str(value)
 
+    # -- what agents want to hear about (notify prefs) ------------------------------
+
+    def notify_prefs(self, user_id: int) -> dict[str, bool]:
+        """The choices ``user_id`` made (events without one take their default)."""
+        return {str(r[0]): bool(r[1]) for r in self.conn.execute(
+            "SELECT event, enabled FROM notify_prefs WHERE user_id = ?", (user_id,))}
+
+    def set_notify_prefs(self, user_id: int, choices: dict[str, bool]) -> None:
+        self.conn.executemany(
+            "INSERT INTO notify_prefs(user_id, event, enabled) VALUES (?, ?, ?) "
+            "ON CONFLICT(user_id, event) DO UPDATE SET enabled = excluded.enabled",
+            [(user_id, event, int(on)) for event, on in choices.items()],
+        )
+
+    def notify_choices(self, event: str, user_ids: Sequence[int]) -> dict[int, bool]:
+        """The choice each of ``user_ids`` made for ``event``, for those who made one."""
+        return {int(r[0]): bool(r[1]) for r in self.db.select_in(
+            "SELECT user_id, enabled FROM notify_prefs WHERE user_id IN", user_ids,
+            " AND event = ?", (event,))} if user_ids else {}
+
     def user_langs(self, user_ids: Sequence[int]) -> dict[int, str]:
         """The chosen language of each of ``user_ids`` that has one."""
         return {int(r[0]): str(r[1]) for r in self.db.select_in(

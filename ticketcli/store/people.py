@@ -103,6 +103,14 @@ class PeopleSQL:
             "UPDATE users SET name = ?, role = ?, org_id = ?, login = ?, disabled = ? "
             "WHERE id = ?", (name, role, org_id, login, int(disabled), user_id))
 
+    def rename_org(self, org_id: int, name: str) -> None:
+        self.conn.execute("UPDATE orgs SET name = ? WHERE id = ?", (name, org_id))
+
+    def staff_ids(self) -> list[int]:
+        """The ids of every agent and admin."""
+        return [int(r[0]) for r in self.conn.execute(
+            "SELECT id FROM users WHERE role IN ('agent', 'admin') ORDER BY id")]
+
     def set_org_manager(self, org_id: int, manager_id: int | None) -> None:
         self.conn.execute("UPDATE orgs SET manager_id = ? WHERE id = ?", (manager_id, org_id))
 

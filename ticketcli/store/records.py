@@ -77,6 +77,22 @@ class Attachment(Record):
     uploader: str | None
 
 
+class AttachmentInfo(Record):
+    """An attachment as ``attachment list`` shows it: ``comment`` is the id of the
+    comment it came with (None: the ticket's own), ``internal`` whether that comment is
+    an internal note (staff only)."""
+
+    id: int
+    ticket: int
+    comment: int | None
+    name: str
+    size: int
+    sha256: str
+    uploader: str | None
+    internal: bool
+    created_at: str
+
+
 class HistoryEntry(Record):
     id: int
     at: str

@@ -4,10 +4,11 @@ visibility rule."""
 from __future__ import annotations
 
 from ..errors import NotFound
+from ..i18n import msg
 from ..jsontext import dumps, loads
 from ..record import Record
 from .people import USER_SQL
-from .records import Attachment, Comment, Event, HistoryEntry, Ticket, User
+from .records import Attachment, AttachmentInfo, Comment, Event, HistoryEntry, Ticket, User
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -34,6 +35,8 @@ class TicketHead(Record):
     status: str
     requester_id: int
     description: str
+    assignee_id: int | None = None
+    priority: str = ""
 
 
 class TicketSQL:
@@ -68,7 +71,7 @@ class TicketSQL:
             "SELECT " + self.TICKET_COLUMNS + self.TICKET_FROM + "WHERE t.id = ?", (ticket_id,)
         ).fetchone()
         if row is None:
-            raise NotFound(f"ticket {ticket_id} not found")
+            raise NotFound(msg("ticket {id} not found", id=ticket_id))
         return self.ticket_from_row(row)
 
     def ticket_heads(self, ids: Sequence[int], *,
@@ -77,10 +80,11 @@ class TicketSQL:
         ``ids`` that exist, by id: what a notification about each needs."""
         text = "description" if description else "''"
         return {
-            int(r[0]): TicketHead(int(r[0]), str(r[1]), str(r[2]), int(r[3]), str(r[4]))
+            int(r[0]): TicketHead(int(r[0]), str(r[1]), str(r[2]), int(r[3]), str(r[4]),
+                                  None if r[5] is None else int(r[5]), str(r[6]))
             for r in self.db.select_in(
-                f"SELECT id, title, status, requester_id, {text} FROM tickets "  # noqa: S608 (fixed)
-                "WHERE id IN", ids)
+                f"SELECT id, title, status, requester_id, {text}, assignee_id, priority "  # noqa: S608 (fixed)
+                "FROM tickets WHERE id IN", ids)
         }
 
     def can_see(self, user: User, ticket_id: int) -> bool:
@@ -180,6 +184,48 @@ class TicketSQL:
             (ticket_id,),
         )
         return [Attachment(*r) for r in rows]
+
+    _ATTACHMENT_INFO = (
+        "SELECT a.id, a.ticket_id, a.comment_id, a.name, a.size, a.sha256, u.email, "
+        "coalesce(c.internal, 0), a.created_at FROM attachments a "
+        "LEFT JOIN users u ON u.id = a.uploader_id LEFT JOIN comments c ON c.id = a.comment_id "
+    )
+
+    @staticmethod
+    def _info(row: Sequence[Any]) -> AttachmentInfo:
+        values = list(row)
+        values[7] = bool(values[7])
+        return AttachmentInfo(*values)
+
+    def attachment_infos(self, ticket_id: int, *, internal: bool) -> list[AttachmentInfo]:
+        """A ticket's attachments, oldest first; those of internal notes only with
+        ``internal``."""
+        rows = self.conn.execute(
+            self._ATTACHMENT_INFO + "WHERE a.ticket_id = ? "
+            + ("" if internal else "AND coalesce(c.internal, 0) = 0 ") + "ORDER BY a.id",
+            (ticket_id,),
+        )
+        return [self._info(r) for r in rows]
+
+    def attachment_file(self, attachment_id: int) -> tuple[AttachmentInfo, bytes] | None:
+        """An attachment and its stored bytes, if it exists."""
+        row = self.conn.execute(
+            self._ATTACHMENT_INFO.replace("SELECT ", "SELECT a.content, ", 1)
+            + "WHERE a.id = ?", (attachment_id,)).fetchone()
+        if row is None:
+            return None
+        return self._info(row[1:]), bytes(row[0] or b"")
+
+    def update_ticket(self, ticket: Ticket, now: str, *, title: str, description: str,
+                      priority: str, category: str | None, fields: dict[str, str],
+                      requester_id: int, org_id: int | None) -> None:
+        """What ``edit`` changes, all columns at once (those not changed as they were)."""
+        self.conn.execute(
+            "UPDATE tickets SET title = ?, description = ?, priority = ?, category = ?, "
+            "fields = ?, requester_id = ?, org_id = ?, updated_at = ? WHERE id = ?",
+            (title, description, priority, category, _dumps(fields), requester_id, org_id,
+             now, ticket.id),
+        )
 
     def participants(self, ticket_id: int) -> list[User]:
         rows = self.conn.execute(

@@ -21,6 +21,7 @@ from .model import (
     Status,
     Workflow,
     parse_duration,
+    priority_labels_for,
 )
 
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -115,6 +116,7 @@ def _build(data: dict[str, Any]) -> tuple[Workflow | None, list[str]]:
         "name", "description", "initial", "priorities", "default_priority", "resolutions",
         "resolution_required",
         "sharing", "allow_unregistered", "statuses", "moves", "replies", "stale",
+        "priority_labels",
     }
     for key in data:
         if key not in known_top:
@@ -234,6 +236,7 @@ def _build(data: dict[str, Any]) -> tuple[Workflow | None, list[str]]:
     if default_priority not in priorities:
         c.add("default_priority", "must be one of the priorities")
         default_priority = priorities[0]
+    priority_labels = _priority_labels(c, data.get("priority_labels", {}), priorities)
     resolutions = _str_list(c, "resolutions", data.get("resolutions", []))
     resolution_required = _str_list(c, "resolution_required",
                                     data.get("resolution_required", []))
@@ -263,8 +266,34 @@ def _build(data: dict[str, Any]) -> tuple[Workflow | None, list[str]]:
         resolution_required=tuple(resolution_required),
         sharing=str(sharing),
         allow_unregistered=allow_unregistered,
+        priority_labels=priority_labels,
     )
     return wf, c.problems
+
+
+def _priority_labels(c: _Checker, raw: object,
+                     priorities: list[str]) -> dict[str, dict[str, str]]:
+    """``[priority_labels]``: ``KEY = { en = "...", it = "..." }`` for priorities of the
+    workflow; a priority (or a language) without one takes the default label."""
+    given: dict[str, dict[str, str]] = {}
+    if not isinstance(raw, dict):
+        c.add("priority_labels", "must be a table of priority = { en = ..., it = ... }")
+        raw = {}
+    for key, labels in raw.items():
+        where = f"priority_labels.{key}"
+        if key not in priorities:
+            c.add(where, "is not one of the priorities")
+            continue
+        if not isinstance(labels, dict) or not all(
+            isinstance(v, str) and v.strip() for v in labels.values()
+        ):
+            c.add(where, "must be a table of language = text")
+            continue
+        for lang in labels:
+            if lang not in LANGUAGES:
+                c.add(f"{where}.{lang}", f"unknown language (use {', '.join(LANGUAGES)})")
+        given[key] = {str(k): str(v) for k, v in labels.items() if k in LANGUAGES}
+    return priority_labels_for(priorities, given)
 
 
 def load_preset(name: str) -> Workflow:

@@ -5,6 +5,7 @@ open?", "what does a requester's reply do to a pending ticket?")."""
 from __future__ import annotations
 
 from ..errors import Conflict, PermissionDenied, UsageError
+from ..i18n import ByLang, msg
 from ..record import Record
 from ..text import one_line
 
@@ -34,6 +35,70 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 # Longer waits make no sense for a help desk, and overflow date arithmetic.
 MAX_DURATION = 100 * 365 * 86400
 MAX_RESOLUTION = 200  # characters of a free-form resolution
+
+# The labels of the priorities the presets use, for a workflow stored before priorities
+# had labels (and for one that names a priority without giving it labels).
+DEFAULT_PRIORITY_LABELS: dict[str, dict[str, str]] = {
+    "low": {"en": "Low", "it": "Bassa"},
+    "normal": {"en": "Normal", "it": "Normale"},
+    "high": {"en": "High", "it": "Alta"},
+    "urgent": {"en": "Urgent", "it": "Urgente"},
+    "blocking": {"en": "Blocking", "it": "Bloccante"},
+}
+
+
+def priority_labels_for(
+    priorities: tuple[str, ...] | list[str], given: dict[str, dict[str, str]] | None = None,
+) -> dict[str, dict[str, str]]:
+    """Every priority's labels: those ``given``, else the defaults, else the key."""
+    given = given or {}
+    out: dict[str, dict[str, str]] = {}
+    for key in priorities:
+        labels = dict(DEFAULT_PRIORITY_LABELS.get(key) or {"en": key, "it": key})
+        labels.update(given.get(key) or {})
+        out[key] = labels
+    return out
+
+
+def fold(text: str) -> str:
+    """``text`` as people may type it: case, accents, underscores, hyphens and runs of
+    spaces do not count (``"In  Attesa"``, ``"in_attesa"`` and ``"in attesa"`` agree)."""
+    if text.isascii():
+        folded = text.lower()
+    else:
+        from unicodedata import combining, normalize
+
+        folded = "".join(ch for ch in normalize("NFKD", text) if not combining(ch)).casefold()
+    return " ".join(folded.replace("_", " ").replace("-", " ").split())
+
+
+def choices(labels: dict[str, dict[str, str]]) -> str:
+    """The keys, then their labels in the reader's language: ``new, open (labels: New,
+    Open)``."""
+    langs = {lang for by_lang in labels.values() for lang in by_lang} | {"en"}
+    shown = ByLang({lang: ", ".join(by_lang.get(lang) or by_lang.get("en") or key
+                                    for key, by_lang in labels.items())
+                    for lang in sorted(langs)})
+    return msg("{keys} (labels: {labels})", keys=", ".join(labels), labels=shown)
+
+
+def resolve(text: str, labels: dict[str, dict[str, str]], what: str, workflow: str) -> str:
+    """The key that ``text`` names: a key, or a label in any language, compared with
+    :func:`fold`. Unknown or ambiguous text is a usage error listing the choices."""
+    if text in labels:
+        return text
+    wanted = fold(text)
+    found = [key for key, by_lang in labels.items()
+             if wanted == fold(key) or any(wanted == fold(v) for v in by_lang.values())]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise UsageError(msg("{what} {text!r} is ambiguous: it may be {choices}; give the key",
+                             what=msg(what), text=text,
+                             choices=choices({k: labels[k] for k in found})))
+    raise UsageError(msg("unknown {what} {text!r}; the {workflow} workflow has: {choices}",
+                         what=msg(what), text=text, workflow=workflow,
+                         choices=choices(labels)))
 
 
 def parse_duration(value: object) -> int:
@@ -118,6 +183,8 @@ class Workflow(Record):
     resolution_required: tuple[str, ...] = ()
     sharing: str = "anyone"
     allow_unregistered: bool = True
+    # Each priority's labels by language (see priority_labels_for).
+    priority_labels: dict[str, dict[str, str]] = {}  # noqa: RUF012 (never mutated)
 
     # -- questions ---------------------------------------------------------
 
@@ -125,10 +192,36 @@ class Workflow(Record):
         try:
             return self.statuses[key]
         except KeyError:
-            raise UsageError(
-                f"unknown status {key!r}; the {self.name} workflow has: "
-                + ", ".join(self.statuses)
-            ) from None
+            return self.statuses[self.status_key(key)]
+
+    def status_labels(self) -> dict[str, dict[str, str]]:
+        return {k: s.labels for k, s in self.statuses.items()}
+
+    def status_key(self, text: str) -> str:
+        """The status that ``text`` names: its key or its label in either language,
+        whatever the case and accents."""
+        if text in self.statuses:
+            return text
+        return resolve(text, self.status_labels(), "status", self.name)
+
+    def priority_key(self, text: str) -> str:
+        """The priority that ``text`` names: its key or its label in either language."""
+        if text in self.priorities:
+            return text
+        return resolve(text, self.labels_of_priorities(), "priority", self.name)
+
+    def labels_of_priorities(self) -> dict[str, dict[str, str]]:
+        return priority_labels_for(self.priorities, self.priority_labels)
+
+    def priority_label(self, key: str, lang: str) -> str:
+        labels = self.priority_labels.get(key) or DEFAULT_PRIORITY_LABELS.get(key) or {}
+        return labels.get(lang) or labels.get("en") or key
+
+    def status_label(self, key: str | None, lang: str) -> str:
+        if not key:
+            return ""
+        status = self.statuses.get(key)
+        return status.label(lang) if status else key
 
     def active_statuses(self) -> list[str]:
         return [s.key for s in self.statuses.values() if s.active]
@@ -153,28 +246,31 @@ class Workflow(Record):
         self.status(target)
         current = self.statuses.get(source)
         if current is None:
-            raise Conflict(
-                f"ticket {ticket_id} is in {source!r}, which the {self.name} workflow no longer "
-                f"has; an admin can move it with 'ticketcli workflow import FILE --map "
-                f"{source}=NEW'"
-            )
+            raise Conflict(msg(
+                "ticket {id} is in {source!r}, which the {workflow} workflow no longer has; an "
+                "admin can move it with 'ticketcli workflow import FILE --map {source}=NEW'",
+                id=ticket_id, source=source, workflow=self.name))
         if current.final:
-            raise Conflict(
-                f"ticket {ticket_id} is {source}, which is final; open a follow-up with "
-                f'"ticketcli open --follow-up {ticket_id} TITLE"'
-            )
+            raise Conflict(msg(
+                "ticket {id} is {source}, which is final; open a follow-up with "
+                '"ticketcli open --follow-up {id} TITLE"', id=ticket_id, source=source))
         if self.allows(side, source, target):
             return
         others = [s for s in SIDES if s != side and self.allows(s, source, target)]
         if others:
-            who = " and ".join(SIDE_NAMES[s] for s in others)
-            raise PermissionDenied(
-                f"can't move ticket {ticket_id} from {source} to {target}: "
-                f"only {who} may do that in the {self.name} workflow"
-            )
+            who = [msg(SIDE_NAMES[s]) for s in others]
+            raise PermissionDenied(msg(
+                "can't move ticket {id} from {source} to {target}: only {who} may do that in "
+                "the {workflow} workflow", id=ticket_id, source=source, target=target,
+                who=who, workflow=self.name))
         allowed = sorted(t for t in self.statuses if self.allows(side, source, t))
-        hint = f"; allowed from {source}: {', '.join(allowed)}" if allowed else ""
-        raise Conflict(f"can't move ticket {ticket_id} from {source} to {target}{hint}")
+        if allowed:
+            raise Conflict(msg(
+                "can't move ticket {id} from {source} to {target}; allowed from {source}: "
+                "{allowed}", id=ticket_id, source=source, target=target,
+                allowed=", ".join(allowed)))
+        raise Conflict(msg("can't move ticket {id} from {source} to {target}",
+                           id=ticket_id, source=source, target=target))
 
     def reply_target(self, side: str, current: str) -> str | None:
         """The status a public reply by ``side`` moves a ticket in ``current`` to."""
@@ -189,11 +285,8 @@ class Workflow(Record):
         return [t for t in self.statuses if self.allows(side, source, t)]
 
     def check_priority(self, priority: str) -> str:
-        if priority not in self.priorities:
-            raise UsageError(
-                f"unknown priority {priority!r}; choose one of: " + ", ".join(self.priorities)
-            )
-        return priority
+        """The priority key ``priority`` names (a key or a label)."""
+        return self.priority_key(priority)
 
     def resolution_for(self, target: str, given: str | None, current: str | None) -> str | None:
         """The resolution a move to ``target`` records (a default where one is required)."""
@@ -207,14 +300,13 @@ class Workflow(Record):
         """One of the workflow's resolutions; or, where it names none, a line of text."""
         if self.resolutions:
             if resolution not in self.resolutions:
-                raise UsageError(
-                    f"unknown resolution {resolution!r}; choose one of: "
-                    + ", ".join(self.resolutions)
-                )
+                raise UsageError(msg("unknown resolution {resolution!r}; choose one of: "
+                                     "{choices}", resolution=resolution,
+                                     choices=", ".join(self.resolutions)))
             return resolution
         clean = one_line(resolution, "a resolution", MAX_RESOLUTION)
         if not clean:
-            raise UsageError("--resolution needs some text")
+            raise UsageError(msg("--resolution needs some text"))
         return clean
 
     def with_stale_after(self, seconds: int) -> Workflow:
@@ -243,6 +335,7 @@ class Workflow(Record):
             "initial": self.initial,
             "priorities": list(self.priorities),
             "default_priority": self.default_priority,
+            "priority_labels": {k: dict(v) for k, v in self.labels_of_priorities().items()},
             "resolutions": list(self.resolutions),
             "resolution_required": list(self.resolution_required),
             "sharing": self.sharing,
@@ -305,4 +398,7 @@ def from_stored(data: dict[str, Any]) -> Workflow:
         resolution_required=tuple(data["resolution_required"]),
         sharing=data["sharing"],
         allow_unregistered=data["allow_unregistered"],
+        # Workflows stored before priorities had labels take the presets' labels.
+        priority_labels=priority_labels_for(tuple(data["priorities"]),
+                                            data.get("priority_labels")),
     )

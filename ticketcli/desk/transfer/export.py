@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
 
 from ...store import Store, User
@@ -17,7 +17,7 @@ from ...store.bulk import reads as bulk
 from .records import FORMAT_VERSION, HEADER_TYPE
 
 
-def export_records(store: Store, actor: User, now: str) -> Iterator[dict[str, Any]]:
+def export_records(store: Store, actor: User, now: str) -> Generator[dict[str, Any]]:
     """The records of an export, in import order: header, organizations, people, tickets.
 
     Staff export everything. A customer exports the tickets they may see,
