@@ -35,6 +35,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "assign": ("tickets", "assign"),
     "take": ("tickets", "take"),
     "close-stale": ("stale", "close_stale"),
+    "sla check": ("sla", "sla_check"),
+    "report": ("sla", "report"),
     "user add": ("people", "user_add"),
     "user list": ("people", "user_list"),
     "org add": ("people", "org_add"),
@@ -67,6 +69,7 @@ GROUPS: dict[str, str] = {
     "org": "Organizations and their project managers.",
     "workflow": "The workflow every user and cron job follows: show, export, validate, import.",
     "config": "Read and edit the user config (TOML).",
+    "sla": "Service levels: record warnings and breaches that are due (from cron).",
     "notify": "Email notifications: deliver the outbox (from cron), list it, manage templates.",
     "notify template": (
         "Message templates: show, override (admins) and reset them.\n\n"

@@ -3,7 +3,7 @@ which take many ids, are in :mod:`.replies`)."""
 
 from __future__ import annotations
 
-from ..desk import listing, sharing, tickets
+from ..desk import clocks, listing, sharing, tickets
 from ..errors import UsageError
 from ..output import (
     DETAIL_FIELDS,
@@ -11,11 +11,13 @@ from ..output import (
     MACHINE_COLUMNS,
     TICKET_FIELDS,
     check_format,
+    due_cell,
     parse_fields,
     pick,
     render_details,
     render_rows,
     ticket_record,
+    with_sla,
 )
 from .inputs import body_from, read_attachments
 from .inputs import parse_fields as field_pairs
@@ -128,6 +130,11 @@ def list_(
     stale: Annotated[
         bool, typer.Option("--stale", help="Only tickets close-stale would close now.")
     ] = False,
+    sla: Annotated[
+        str | None, typer.Option("--sla", metavar="STATE",
+                                 help="Only tickets under a service level that are breached, "
+                                      "at-risk (within warn_before of a due time) or ok.")
+    ] = None,
     search: Annotated[
         str | None, typer.Option("--search", "-q", metavar="TEXT",
                                  help="Words, all in the title and description or all in "
@@ -135,7 +142,8 @@ def list_(
     ] = None,
     sort: Annotated[
         str, typer.Option("--sort", metavar="FIELD",
-                          help="Order by a field; -FIELD or FIELD:desc for descending "
+                          help="Order by a field (due: the earliest service-level due "
+                               "time); -FIELD or FIELD:desc for descending "
                                "(default: -id, newest first).")
     ] = "-id",
     limit: Annotated[
@@ -159,6 +167,7 @@ def list_(
       ticketcli list --assignee me --sort=-priority --fields id,priority,title
       ticketcli list --stale --format ids
       ticketcli list --org Acme --updated-since 2026-01-01 --count
+      ticketcli list --sla breached --sort due --limit 20
     """
     check_format(fmt)
     if limit < 0:
@@ -170,8 +179,8 @@ def list_(
         requester=requester, assignee=assignee, organization=org, category=category,
         created_since=_since(created_since), created_before=_since(created_before),
         updated_since=_since(updated_since), updated_before=_since(updated_before),
-        stale_at=c.now() if stale else None, search=search, sort=key,
-        descending=descending, limit=limit or None,
+        stale_at=c.now() if stale else None, search=search, sla=sla, sla_now=c.now_iso(),
+        sort=key, descending=descending, limit=limit or None,
     )
     store = c.store()
     if count:
@@ -180,7 +189,12 @@ def list_(
     found, more = listing.list_tickets(store, c.actor(), req)
     fmt = c.format(fmt)
     columns = picked or (LIST_COLUMNS if fmt == "table" else MACHINE_COLUMNS)
-    records = [pick(ticket_record(t), picked) for t in found]
+    levels = clocks.due_and_breached(store, [t.id for t in found], c.now_iso())
+    records = [pick(with_sla(ticket_record(t), levels.get(t.id)), picked) for t in found]
+    if fmt == "table" and picked is None and store.workflow().sla:
+        columns = [*columns[:-1], "due", columns[-1]]
+        for r in records:
+            r["due"] = due_cell(r["sla_due_at"], r["sla_breached"])
     c.out(render_rows(records, columns, fmt, lang=c.lang, wf=store.workflow(),
                       width=c.columns if fmt == "table" else None))
     if more:
@@ -228,7 +242,7 @@ def show(
     store = c.store()
     details = tickets.show(store, c.actor(), ticket_id)
     c.out(render_details(details, c.format(fmt), lang=c.lang, wf=store.workflow(),
-                         fields=picked))
+                         fields=picked, sla=clocks.view(store, details.ticket, c.now_iso())))
 
 
 def share(

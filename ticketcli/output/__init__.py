@@ -43,7 +43,10 @@ HEADERS: dict[str, dict[str, str]] = {
         "follow_up_of": "Follow-up of", "fields": "Fields", "internal": "internal note",
         "system": "(automatic)", "size": "Size", "sha256": "SHA-256", "at": "When",
         "actor": "Who", "event": "Event", "detail": "Detail", "check": "Check",
-        "state": "State",
+        "state": "State", "due": "Due", "sla": "Service levels",
+        "first_response": "First response", "next_reply": "Next reply",
+        "resolution_target": "Resolution", "met": "met", "breached": "BREACHED",
+        "paused": "paused", "policy": "Policy",
     },
     "it": {
         "id": "ID", "title": "Titolo", "status": "Stato", "phase": "Fase",
@@ -56,7 +59,11 @@ HEADERS: dict[str, dict[str, str]] = {
         "attachments": "Allegati", "follow_up_of": "Seguito di", "fields": "Campi",
         "internal": "nota interna", "system": "(automatico)", "size": "Dimensione",
         "sha256": "SHA-256", "at": "Quando", "actor": "Chi", "event": "Evento",
-        "detail": "Dettaglio", "check": "Controllo", "state": "Esito",
+        "detail": "Dettaglio", "check": "Controllo", "state": "Esito", "due": "Scadenza",
+        "sla": "Livelli di servizio", "first_response": "Prima risposta",
+        "next_reply": "Risposta successiva", "resolution_target": "Risoluzione",
+        "met": "rispettato", "breached": "MANCATO", "paused": "in pausa",
+        "policy": "Politica",
     },
 }
 
@@ -88,9 +95,29 @@ def ticket_record(t: Ticket) -> dict[str, Any]:
     }
 
 
-def details_record(d: Details) -> dict[str, Any]:
-    """The JSON shape of ``show``: a ticket plus its conversation and history."""
+def with_sla(record: dict[str, Any],
+             level: tuple[str | None, bool] | None) -> dict[str, Any]:
+    """A list record with its service levels: the earliest due time among unmet
+    targets and whether any target was breached (no clocks: null and false)."""
+    record["sla_due_at"] = level[0] if level else None
+    record["sla_breached"] = level[1] if level else False
+    return record
+
+
+def due_cell(due: str | None, breached: bool) -> str:
+    """The due column of a list on a terminal: local time, ``!`` when breached."""
+    text = local(due) if due else ""
+    return f"{text} !".strip() if breached else text
+
+
+def details_record(d: Details, sla: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON shape of ``show``: a ticket plus its conversation and history, and
+    its service levels (``sla``: null when no policy applies)."""
     record = ticket_record(d.ticket)
+    targets = [t for k, t in (sla or {}).items() if isinstance(t, dict)]
+    dues = [t["due_at"] for t in targets if t["due_at"] and t["met_at"] is None]
+    with_sla(record, (min(dues, default=None), any(t["breached"] for t in targets))
+             if sla else None)
     record["description"] = d.ticket.description
     record["participants"] = d.participants
     record["comments"] = [
@@ -108,12 +135,13 @@ def details_record(d: Details) -> dict[str, Any]:
          "to": h.to_status, "detail": h.detail}
         for h in d.history
     ]
+    record["sla"] = sla
     return record
 
 
-TICKET_FIELDS = [*MACHINE_COLUMNS, "fields"]
-DETAIL_FIELDS = [*TICKET_FIELDS, "description", "participants", "comments", "attachments",
-                 "history"]
+TICKET_FIELDS = [*MACHINE_COLUMNS, "fields", "sla_due_at", "sla_breached"]
+DETAIL_FIELDS = [*MACHINE_COLUMNS, "fields", "description", "participants", "comments",
+                 "attachments", "history", "sla"]
 
 
 def parse_fields(spec: str | None, valid: Sequence[str]) -> list[str] | None:
@@ -203,8 +231,9 @@ def render_rows(records: Sequence[dict[str, Any]], columns: Sequence[str], fmt: 
 
 
 def render_details(d: Details, fmt: str, *, lang: str, wf: Workflow,
-                   fields: Sequence[str] | None = None) -> str:
-    record = pick(details_record(d), fields)
+                   fields: Sequence[str] | None = None,
+                   sla: dict[str, Any] | None = None) -> str:
+    record = pick(details_record(d, sla), fields)
     if fields is not None and fmt in ("table", "csv", "tsv", PLAIN):
         return render_rows([record], fields, fmt, lang=lang, wf=wf)
     if fmt == "json":
@@ -213,10 +242,34 @@ def render_details(d: Details, fmt: str, *, lang: str, wf: Workflow,
         return _json(record) + "\n"
     if fmt in ("csv", "tsv", "ids", PLAIN):
         return render_rows([record], fields or MACHINE_COLUMNS, fmt)
-    return safe(_details_table(d, lang, wf))
+    return safe(_details_table(d, lang, wf, sla))
 
 
-def _details_table(d: Details, lang: str, wf: Workflow) -> str:
+def _sla_lines(sla: dict[str, Any], h: dict[str, str]) -> list[str]:
+    """The service-level section of ``show`` on a terminal."""
+    out = ["", f"{h['sla']}: {h['policy'].lower()} {sla['policy']}"
+           + (f" ({sla['calendar']})" if sla.get("calendar") else "")]
+    for name, label in (("first_response", h["first_response"]),
+                        ("next_reply", h["next_reply"]),
+                        ("resolution", h["resolution_target"])):
+        t = sla.get(name)
+        if t is None:
+            continue
+        parts = []
+        if t["due_at"]:
+            parts.append(f"{h['due'].lower()} {local(t['due_at'])}")
+        if t["met_at"]:
+            parts.append(f"{h['met']} {local(t['met_at'])}")
+        if t["paused"]:
+            parts.append(h["paused"])
+        if t["breached"]:
+            parts.append(h["breached"])
+        out.append(f"  {label}: {', '.join(parts) or '-'}")
+    return out
+
+
+def _details_table(d: Details, lang: str, wf: Workflow,
+                   sla: dict[str, Any] | None = None) -> str:
     h = HEADERS[lang]
     t = d.ticket
     status = wf.statuses.get(t.status)
@@ -237,6 +290,8 @@ def _details_table(d: Details, lang: str, wf: Workflow) -> str:
     facts += [(k, v) for k, v in sorted(t.fields.items())]
     width = max(len(k) for k, _ in facts)
     out += [f"{k + ':':<{width + 1}} {v}" for k, v in facts if v]
+    if sla is not None:
+        out += _sla_lines(sla, h)
     if t.description:
         out += ["", h["description"] + ":", *("  " + line for line in t.description.splitlines())]
     if d.attachments:

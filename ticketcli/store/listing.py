@@ -25,6 +25,12 @@ class ListingSQL:
 
     TICKET_COLUMNS = TicketSQL.TICKET_COLUMNS
     TICKET_FROM = TicketSQL.TICKET_FROM
+    # Tickets with clocks, walked from their clocks (s) first: an --sla filter reads
+    # the rows of sla_clocks newest first, or by due time through its index.
+    SLA_FROM = TicketSQL.TICKET_FROM.replace(
+        " FROM tickets t ", " FROM sla_clocks s CROSS JOIN tickets t ON t.id = s.ticket_id ", 1)
+    # Every ticket, with its clocks if it has any (--sort due, after those with a due).
+    WITH_SLA_FROM = TicketSQL.TICKET_FROM + "LEFT JOIN sla_clocks s ON s.ticket_id = t.id "
     ticket_from_row = staticmethod(TicketSQL.ticket_from_row)
     visibility = staticmethod(TicketSQL.visibility)
 
@@ -86,6 +92,18 @@ class ListingSQL:
                 )
                 params.extend([*statuses, cutoff])
             where.append("(" + (" OR ".join(rules) or "0") + ")")
+        if q.sla is not None:
+            now = q.sla_now or ""
+            if q.sla == "breached":
+                where.append("s.breach_at <= ?")
+                params.append(now)
+            elif q.sla == "at-risk":
+                where.append("s.breach_at > ? AND s.warn_at <= ?")
+                params += [now, now]
+            else:
+                where.append("(s.breach_at IS NULL OR s.breach_at > ?) "
+                             "AND (s.warn_at IS NULL OR s.warn_at > ?)")
+                params += [now, now]
         if q.search is not None:
             cond, sparams = self._search_condition(q.search, q.viewer, literal)
             where.append(cond)
@@ -105,7 +123,8 @@ class ListingSQL:
         """The first page of a search in the default order (newest first), read from the
         full-text indexes in id order so that a common word costs no more than a rare
         one. None when the query is not of that shape."""
-        if not q.search or q.sort != "id" or not q.descending or not q.limit:
+        if (not q.search or q.sort != "id" or not q.descending or not q.limit
+                or q.sla is not None):
             return None
         words = text_words(q.search)
         if not words:
@@ -141,6 +160,30 @@ class ListingSQL:
         more = len(rows) > q.limit
         return [self.ticket_from_row(r) for r in rows[: q.limit]], more
 
+    def _list_by_due(self, q: TicketQuery, literal: bool) -> tuple[list[Ticket], bool]:
+        """``--sort due``: tickets with a due time by it (through its index), then
+        those without one, newest first."""
+        where, params = self._where(q, literal)
+        direction = "DESC" if q.descending else "ASC"
+        size = min(q.limit, 2**62) + 1 if q.limit else None
+        sql = ("SELECT " + self.TICKET_COLUMNS + self.SLA_FROM + "WHERE s.due_at IS NOT NULL "
+               + "AND " + where + f" ORDER BY s.due_at {direction}, s.ticket_id {direction}")
+        rows = self.conn.execute(sql + (" LIMIT ?" if size else ""),
+                                 [*params, *([size] if size else [])]).fetchall()
+        if size is None or len(rows) < size:
+            if q.sla is None:
+                rest = ("SELECT " + self.TICKET_COLUMNS + self.WITH_SLA_FROM
+                        + "WHERE s.due_at IS NULL AND " + where + " ORDER BY t.id DESC")
+            else:
+                rest = ("SELECT " + self.TICKET_COLUMNS + self.SLA_FROM
+                        + "WHERE s.due_at IS NULL AND " + where + " ORDER BY s.ticket_id DESC")
+            extra = [size - len(rows)] if size else []
+            rows += self.conn.execute(rest + (" LIMIT ?" if size else ""),
+                                      [*params, *extra]).fetchall()
+        limit = q.limit or None
+        more = bool(q.limit) and len(rows) > (q.limit or 0)
+        return [self.ticket_from_row(r) for r in rows[:limit]], more
+
     def _list_in_groups(self, q: TicketQuery, literal: bool) -> tuple[list[Ticket], bool]:
         """A page sorted by status or priority in the workflow's order: one indexed
         query per value, in that order, until the page is full (no sort over every
@@ -149,7 +192,8 @@ class ListingSQL:
         column = SORT_KEYS[q.sort]
         values = list(q.order[q.sort])
         direction = "DESC" if q.descending else "ASC"
-        select = "SELECT " + self.TICKET_COLUMNS + self.TICKET_FROM + "WHERE " + where
+        source = self.TICKET_FROM if q.sla is None else self.SLA_FROM
+        select = "SELECT " + self.TICKET_COLUMNS + source + "WHERE " + where
         groups: list[tuple[str, list[Any]]] = [(f" AND {column} = ?", [v]) for v in values]
         if q.descending:
             groups.reverse()
@@ -205,10 +249,17 @@ class ListingSQL:
         return " ".join(quoted[:-1] + [quoted[-1] + "*"])
 
     def _list(self, q: TicketQuery, literal: bool) -> tuple[list[Ticket], bool]:
+        if q.sort == "due":
+            return self._list_by_due(q, literal)
         if q.sort in ("status", "priority") and q.sort in q.order and q.limit:
             return self._list_in_groups(q, literal)
         where, params = self._where(q, literal)
         key = SORT_KEYS[q.sort]
+        source = self.TICKET_FROM
+        if q.sla is not None:
+            source = self.SLA_FROM
+            if q.sort == "id":
+                key = "s.ticket_id"
         if q.sort in q.order:
             # Follow the workflow's order: CASE over its keys, as parameters.
             values = list(q.order[q.sort])
@@ -220,7 +271,7 @@ class ListingSQL:
             order_params = []
         direction = "DESC" if q.descending else "ASC"
         sql = (
-            "SELECT " + self.TICKET_COLUMNS + self.TICKET_FROM + "WHERE " + where
+            "SELECT " + self.TICKET_COLUMNS + source + "WHERE " + where
             + f" ORDER BY {key} {direction}"
             + ("" if q.sort == "id" else f", t.id {direction}")
         )
@@ -250,11 +301,14 @@ class ListingSQL:
                 "SELECT coalesce(sum(n), 0) FROM ticket_counts WHERE " + where,  # noqa: S608
                 list(q.statuses)))
         where, params = self._where(q, literal)
-        sql = "SELECT count(*) FROM tickets t WHERE " + where  # noqa: S608 (fixed fragments)
+        source = ("FROM tickets t" if q.sla is None
+                  else "FROM sla_clocks s CROSS JOIN tickets t ON t.id = s.ticket_id")
+        sql = f"SELECT count(*) {source} WHERE " + where  # noqa: S608 (fixed fragments)
         return int(self.db.one(sql, params))
 
     # TicketQuery fields that do not narrow which tickets match.
-    _NOT_FILTERS = frozenset({"statuses", "sort", "descending", "limit", "viewer", "order"})
+    _NOT_FILTERS = frozenset({"statuses", "sort", "descending", "limit", "viewer", "order",
+                              "sla_now"})
 
     @classmethod
     def _whole_statuses(cls, q: TicketQuery) -> bool:
