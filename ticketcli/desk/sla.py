@@ -138,18 +138,15 @@ def _act(store: Store, wf: Workflow, ticket_id: int, state: tuple[Any, ...], mom
     events = due_events(c, moment)
     if not events:
         return []
+    for target, event, due in events:
+        if not dry_run:
+            store.record(ticket_id, None, at, f"sla_{event}",
+                         detail={"target": target, "due_at": stamp(due) or ""})
     actions: list[str] = []
     if any(event == "breached" for _, event, _ in events):
         actions = _on_breach(store, wf, ticket_id, c.policy, status, priority, at, dry_run)
-    out = []
-    for target, event, due in events:
-        due_at = stamp(due) or ""
-        if not dry_run:
-            store.record(ticket_id, None, at, f"sla_{event}",
-                         detail={"target": target, "due_at": due_at})
-        out.append(Found(ticket_id, target, event, due_at,
-                         actions if event == "breached" else []))
-    return out
+    return [Found(ticket_id, target, event, stamp(due) or "",
+                  actions if event == "breached" else []) for target, event, due in events]
 
 
 def _on_breach(store: Store, wf: Workflow, ticket_id: int, policy_name: str, status: str,
