@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import ADMIN, AGENT, CUSTOMER, OTHER, ROOT, Desk, dump, make_desk
+
 from ticketcli.__main__ import run
 from ticketcli.clock import parse
 from ticketcli.context import Context
