@@ -18,12 +18,8 @@ the next run will not redo. ``--dry-run`` only reads.
 
 from __future__ import annotations
 
-import time
-
 from ..clock import iso
 from ..record import Record
-from ..workflow.clocks import epoch, from_json, stamp
-from .stale import CHECKPOINT_EVERY, CHUNK, MAX_HOLD, PAUSE, _collections_between
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -66,10 +62,12 @@ def check(store: Store, now: datetime, *, dry_run: bool = False) -> list[Found]:
     if not wf.sla:
         return []
     at = iso(now)
-    if not store.sla.anything_due(at):
+    if not store.sla.anything_due(at):  # what cron finds every minute: nothing more loads
         return []
     if dry_run:
         return _rehearse(store, wf, at)
+    from .stale import _collections_between
+
     found: list[Found] = []
     with store.stale.checkpointing_itself(), _collections_between():
         _in_batches(store, wf, at, found)
@@ -77,6 +75,8 @@ def check(store: Store, now: datetime, *, dry_run: bool = False) -> list[Found]:
 
 
 def _rehearse(store: Store, wf: Workflow, at: str) -> list[Found]:
+    from ..workflow.clocks import epoch
+
     found: list[Found] = []
     after: tuple[str, int] | None = None
     moment = epoch(at)
@@ -92,6 +92,11 @@ def _rehearse(store: Store, wf: Workflow, at: str) -> list[Found]:
 
 
 def _in_batches(store: Store, wf: Workflow, at: str, found: list[Found]) -> None:
+    import time
+
+    from ..workflow.clocks import epoch
+    from .stale import CHECKPOINT_EVERY, CHUNK, MAX_HOLD, PAUSE
+
     after: tuple[str, int] | None = None
     moment = epoch(at)
     batches = 0
@@ -133,6 +138,7 @@ def _act(store: Store, wf: Workflow, ticket_id: int, state: tuple[Any, ...], mom
     if check_at is None or check_at > at:
         return []  # another run (or a change) got there first
     from ..jsontext import loads
+    from ..workflow.clocks import from_json, stamp
 
     c = from_json(loads(raw))
     events = due_events(c, moment)
