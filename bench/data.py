@@ -200,12 +200,10 @@ def _generate(path: Path, n: int, seed: int, sla: bool = False) -> Dataset:
             priority = _pick(rng, PRIORITIES)
             category = rng.choice(CATEGORIES) if rng.random() < 0.7 else None
             comments: list[dict[str, Any]] = []
-            breach = False
             if sla and i % 10 == 5:
                 category = CONTRACT
                 data.under_policy += 1
                 if i % 100 == 5:  # open, answered at once, not solved in 40 business hours
-                    breach = True
                     status = "open"
                     created = min(created, now - 14 * DAY - rng.random() * DAY)
                     changed = created + 30

@@ -30,7 +30,7 @@ from ..clock import iso
 from ..errors import PermissionDenied, UsageError
 from ..jsontext import loads
 from ..record import Record
-from ..workflow.clocks import epoch, from_json, is_breached
+from ..workflow.clocks import epoch, is_breached, targets_from_json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -132,23 +132,42 @@ def report(store: Store, actor: User, since: datetime, until: datetime, by: str)
 
     rs = store.reports
     attribute = None if period else by
-    # Backlog: today's count per group, worked back through what happened since.
-    deltas: list[tuple[str, Any, int]] = []  # (when, group, change to the backlog)
+    days: dict[str, Any] = {}  # a day's period, worked out once per day
+
+    def bucket(stamp: str) -> Any:
+        day = stamp[:10]
+        found = days.get(day)
+        if found is None:
+            found = days[day] = period_of(stamp, by)
+        return found
+
+    # Backlog: today's count per group, worked back through what changed since: per
+    # period (or group) the changes to it, and those after --until.
+    changes: dict[Any, int] = {}
+    later: dict[Any, int] = {}
+
+    def change(at: str, g: Any, delta: int) -> None:
+        if at >= u:
+            later[g] = later.get(g, 0) + delta
+        elif period:
+            key = bucket(at)
+            changes[key] = changes.get(key, 0) + delta
+
     cohort: dict[int, tuple[str, Any]] = {}  # tickets opened in the period: created, group
     first_id: int | None = None
     for tid, created, g in rs.created_since(s, attribute):
-        deltas.append((created, g, 1))
+        change(created, g, 1)
         if first_id is None or tid < first_id:
             first_id = tid
         if created < u:
-            key = period_of(created, by) if period else g
+            key = bucket(created) if period else g
             group(key).opened += 1
             cohort[tid] = (created, key)
     last_resolved: dict[int, str | None] = {}
     for tid, at, frm, to, g in rs.status_events(s, attribute):
         was, now_resolved = frm in resolved, to in resolved
         if at < u:
-            key = period_of(at, by) if period else g
+            key = bucket(at) if period else g
             if to in solved and frm not in resolved:
                 group(key).solved += 1
             if was and not now_resolved:
@@ -159,38 +178,29 @@ def report(store: Store, actor: User, since: datetime, until: datetime, by: str)
                 elif was and not now_resolved:
                     last_resolved[tid] = None
         if now_resolved != was:
-            deltas.append((at, g, -1 if now_resolved else 1))
+            change(at, g, -1 if now_resolved else 1)
     unresolved = [k for k in wf.statuses if k not in resolved]
     now_counts = rs.unresolved_now(unresolved, attribute)
     if period:
+        # backlog at the end of each period: today's, less what changed after it
+        after = sum(later.values()) + sum(changes.values())
         total = now_counts.get(None, 0)
-        deltas.sort(key=lambda d: d[0])
-        after = sum(d[2] for d in deltas)
-        i = 0
-        for key, end in ends:
-            stamp = iso(end)
-            while i < len(deltas) and deltas[i][0] < stamp:
-                after -= deltas[i][2]
-                i += 1
+        for key, _ in ends:
+            after -= changes.get(key, 0)
             groups[key].backlog = total - after
     else:
-        later: dict[Any, int] = {}
-        for at, g, change in deltas:
-            if at >= u:
-                later[g] = later.get(g, 0) + change
         for g in set(now_counts) | set(later):
             n = now_counts.get(g, 0) - later.get(g, 0)
             if n or g in groups:
                 group(g).backlog = n
     # Times and targets of the tickets opened in the period.
-    clocks = {tid: from_json(loads(raw)) for tid, raw in rs.clocks_from(first_id)
+    clocks = {tid: targets_from_json(loads(raw)) for tid, raw in rs.clocks_from(first_id)
               if tid in cohort} if first_id is not None else {}
     replies = rs.first_staff_replies(first_id) if first_id is not None else {}
     limit = epoch(u)
     for tid, (created, key) in cohort.items():
         g = groups[key]
-        c = clocks.get(tid)
-        targets = c.targets if c is not None else {}
+        targets = clocks.get(tid) or {}
         fr = targets.get("first_response")
         if fr is not None:
             if fr.met is not None and fr.met <= limit and fr.elapsed is not None:

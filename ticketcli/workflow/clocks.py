@@ -282,19 +282,30 @@ def to_json(c: Clocks) -> dict[str, Any]:
             "targets": {name: list(t[1:]) for name, t in c.targets.items()}}
 
 
+def targets_from_json(data: dict[str, Any]) -> dict[str, Target]:
+    return {name: Target(name, *values) for name, values in data["targets"].items()}
+
+
 def from_json(data: dict[str, Any]) -> Clocks:
-    targets = {name: Target(name, *values) for name, values in data["targets"].items()}
-    return summarise(data["policy"], data.get("calendar"), targets)
+    return summarise(data["policy"], data.get("calendar"), targets_from_json(data))
 
 
 # -- facts from stored rows -------------------------------------------------------------
 
 
-def epoch(stamp: str) -> int:
-    """A stored stamp (``2026-05-01T09:30:00Z``) as epoch seconds."""
-    from ..clock import from_stamp
+_ORDINAL_1970 = 719163  # date(1970, 1, 1).toordinal()
 
-    return int(from_stamp(stamp).timestamp())
+
+def epoch(stamp: str) -> int:
+    """A stored stamp (``2026-05-01T09:30:00Z``) as epoch seconds (read by hand: this
+    runs for every fact of every ticket an import or a new workflow gives clocks)."""
+    from datetime import date
+
+    if len(stamp) != 20 or stamp[10] != "T" or stamp[19] != "Z":
+        raise ValueError(f"not a stored time: {stamp!r}")
+    days = date(int(stamp[0:4]), int(stamp[5:7]), int(stamp[8:10])).toordinal()
+    return ((days - _ORDINAL_1970) * 86400 + int(stamp[11:13]) * 3600
+            + int(stamp[14:16]) * 60 + int(stamp[17:19]))
 
 
 def stamp(moment: int | None) -> str | None:
@@ -336,5 +347,5 @@ def facts_from(created: str, status_changed: str, phase_now: str,
     if (last or phase0) != phase_now:
         facts.append(Fact(max(epoch(status_changed), opened), PHASE, phase_now))
     for at, staff in replies:
-        facts.append(Fact(epoch(at), REPLY_STAFF if staff else REPLY_REQUESTER))
+        facts.append(Fact(epoch(at), REPLY_STAFF if staff else REPLY_REQUESTER, ""))
     return opened, phase0, facts
