@@ -595,3 +595,89 @@ def test_report_formats_and_who_may_see_it(sla_desk: Desk) -> None:
     at(sla_desk, now, "report", "--by", "year", expect=2)
     at(sla_desk, now, "report", "--format", "ids", expect=2)
     at(sla_desk, now, "report", "--since", "2026-12-05", "--until", "2026-12-01", expect=2)
+
+
+# -- docs/SLA.md -------------------------------------------------------------------------
+
+
+def _examples() -> dict[str, str]:
+    text = (ROOT / "docs" / "SLA.md").read_text()
+    part = text.split("## Complete examples", 1)[1]
+    found = {}
+    for chunk in part.split("### ")[1:]:
+        preset = chunk.split(":", 1)[0].strip()
+        found[preset] = chunk.split("```toml\n", 1)[1].split("```", 1)[0]
+    return found
+
+
+def test_the_care_example_escalates_a_breached_ticket(tmp_path: Path) -> None:
+    examples = _examples()
+    assert set(examples) == {"care", "standard", "basic"}
+    care = make_desk(tmp_path, "care", "care.db")
+    with_policies(care, tmp_path, "\n" + examples["care"])
+    tid = open_at(care, T0, "--priority", "urgent")  # Friday 10:00 Rome
+    at(care, later(T0, minutes=5), "set-status", str(tid), "in_progress", as_=AGENT)
+    found = at_json(care, later(T0, hours=2), "sla", "check")
+    assert [(f["target"], f["event"], f["actions"]) for f in found] == [
+        ("first_response", "breached", ["status=escalated"])]
+    assert care.status(tid) == "escalated"
+
+
+def test_the_other_examples_are_what_they_say(tmp_path: Path) -> None:
+    examples = _examples()
+    std = make_desk(tmp_path, "standard", "std.db")
+    with_policies(std, tmp_path, "\n" + examples["standard"])
+    assert "vpn and mail" in std.run("workflow", "export").stdout
+    basic = make_desk(tmp_path, "basic", "basic.db")
+    path = tmp_path / "basic.toml"
+    path.write_text(basic.run("workflow", "export").stdout + "\n" + examples["basic"])
+    result = basic.run("workflow", "validate", str(path), expect=78)
+    assert "sla[0].resolution: not a duration: '1d'" in result.stderr
+
+
+def _import_open(desk: Desk, n: int) -> None:
+    lines = [json.dumps({"type": "ticketcli-export", "version": 1})]
+    for i in range(n):
+        stamp = later(T0, seconds=i)
+        lines.append(json.dumps({
+            "type": "ticket", "title": f"Broken {i}", "status": "open", "priority": "urgent",
+            "requester": CUSTOMER, "assignee": AGENT, "created_at": stamp,
+            "updated_at": stamp, "status_changed_at": stamp, "activity_at": stamp}))
+    desk.run("import", "-", input="\n".join(lines) + "\n")
+
+
+def test_a_killed_sla_check_loses_nothing(sla_desk: Desk) -> None:
+    import os
+    import signal
+    import time
+
+    _import_open(sla_desk, 1500)
+    now = later(T0, days=3)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ticketcli", "--db", str(sla_desk.db), "--as", ADMIN, "sla",
+         "check", "--now", now, "--quiet"], cwd=ROOT, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        con = sqlite3.connect(sla_desk.db, timeout=30)
+        try:
+            done = con.execute("SELECT count(*) FROM history "
+                               "WHERE event = 'sla_breached'").fetchone()[0]
+        finally:
+            con.close()
+        if done:
+            break
+        time.sleep(0.005)
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert sla_desk.run("sla", "check", "--now", now, "--quiet").stdout == ""
+    con = sqlite3.connect(sla_desk.db)
+    rows = con.execute(
+        "SELECT ticket_id, json_extract(detail, '$.target'), count(*) FROM history "
+        "WHERE event = 'sla_breached' GROUP BY 1, 2").fetchall()
+    messages = con.execute("SELECT count(*) FROM outbox WHERE kind = 'sla_breached'"
+                           ).fetchone()[0]
+    con.close()
+    assert len(rows) == 3000 and {r[2] for r in rows} == {1}
+    assert messages == 3000  # one notice per breach, to the assignee
+    assert json.loads(run_check(sla_desk, now)) == []
