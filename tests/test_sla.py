@@ -681,3 +681,14 @@ def test_a_killed_sla_check_loses_nothing(sla_desk: Desk) -> None:
     assert len(rows) == 3000 and {r[2] for r in rows} == {1}
     assert messages == 3000  # one notice per breach, to the assignee
     assert json.loads(run_check(sla_desk, now)) == []
+
+
+def test_customers_do_not_see_the_desks_alerts(sla_desk: Desk) -> None:
+    tid = open_at(sla_desk, T0, "--priority", "urgent")
+    at(sla_desk, later(T0, hours=2), "sla", "check", "--quiet")
+    staff = [h["event"] for h in at_json(sla_desk, later(T0, hours=2), "show", str(tid))
+             ["history"]]
+    mine = [h["event"] for h in at_json(sla_desk, later(T0, hours=2), "show", str(tid),
+                                        as_=CUSTOMER)["history"]]
+    assert "sla_breached" in staff and "sla_breached" not in mine
+    assert at(sla_desk, later(T0, hours=3), "sla", "check", "--quiet") == ""

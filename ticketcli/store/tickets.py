@@ -248,7 +248,8 @@ class TicketSQL:
         rows = self.conn.execute(
             "SELECT h.id, h.at, u.email, h.event, h.from_status, h.to_status, h.detail "
             "FROM history h LEFT JOIN users u ON u.id = h.actor_id WHERE h.ticket_id = ? "
-            + ("" if internal else "AND h.event <> 'note' AND coalesce("
+            + ("" if internal else "AND h.event NOT IN ('note', 'sla_warning', 'sla_breached') "
+               "AND coalesce("
                "json_extract(h.detail, '$.internal'), 0) = 0 ")
             + "ORDER BY h.id",
             (ticket_id,),
