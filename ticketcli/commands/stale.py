@@ -19,13 +19,12 @@ if TYPE_CHECKING:
     from .params import FormatOption
 
 
-def _refuse_customers(store: Store, email: str, command: str = "close-stale") -> None:
-    """close-stale (and sla check) works for the desk, not for a person: it records no
-    actor, and cron may run it under any name, registered or not, but a customer may
-    not run it."""
+def _refuse_customers(store: Store, email: str) -> None:
+    """close-stale works for the desk, not for a person: it records no actor, and cron
+    may run it under any name, registered or not, but a customer may not run it."""
     user = store.people.user_by_email(check_email(email))
     if user is not None and not user.staff:
-        raise PermissionDenied(f"only agents and admins may run {command}; {user.email} "
+        raise PermissionDenied(f"only agents and admins may run close-stale; {user.email} "
                                "is a customer")
 
 

@@ -93,17 +93,9 @@ class ListingSQL:
                 params.extend([*statuses, cutoff])
             where.append("(" + (" OR ".join(rules) or "0") + ")")
         if q.sla is not None:
-            now = q.sla_now or ""
-            if q.sla == "breached":
-                where.append("s.breach_at <= ?")
-                params.append(now)
-            elif q.sla == "at-risk":
-                where.append("s.breach_at > ? AND s.warn_at <= ?")
-                params += [now, now]
-            else:
-                where.append("(s.breach_at IS NULL OR s.breach_at > ?) "
-                             "AND (s.warn_at IS NULL OR s.warn_at > ?)")
-                params += [now, now]
+            cond, sla_params = self._sla_condition(q)
+            where.append(cond)
+            params += sla_params
         if q.search is not None:
             cond, sparams = self._search_condition(q.search, q.viewer, literal)
             where.append(cond)
@@ -160,29 +152,90 @@ class ListingSQL:
         more = len(rows) > q.limit
         return [self.ticket_from_row(r) for r in rows[: q.limit]], more
 
-    def _list_by_due(self, q: TicketQuery, literal: bool) -> tuple[list[Ticket], bool]:
-        """``--sort due``: tickets with a due time by it (through its index), then
-        those without one, newest first."""
+    @staticmethod
+    def _sla_condition(q: TicketQuery) -> tuple[str, list[Any]]:
+        """``--sla``'s condition on the clocks ``s`` as of ``q.sla_now``."""
+        now = q.sla_now or ""
+        if q.sla == "breached":
+            return "s.breach_at <= ?", [now]
+        if q.sla == "at-risk":
+            return "s.breach_at > ? AND s.warn_at <= ?", [now, now]
+        return ("(s.breach_at IS NULL OR s.breach_at > ?) "
+                "AND (s.warn_at IS NULL OR s.warn_at > ?)", [now, now])
+
+    # Clocks taken from their table a chunk at a time, in a page's order.
+    WALK = 256
+
+    def _walk(self, q: TicketQuery, literal: bool, picks: str, picks_params: list[Any],
+              start: list[Any], want: int | None, found: list[Any]) -> None:
+        """Add to ``found`` the rows of the tickets ``picks`` names, in its order, that
+        match ``q``, until ``want`` rows. ``picks`` selects the walk's key columns,
+        the ticket id last, from the clocks ``s``, after the key given by its last
+        parameters (``start`` first, then the last row's) and with ``LIMIT ?``. The
+        clocks are read through their own index and the tickets by id, a chunk at a
+        time: SQLite never plans a join between the two tables, whose plan could read
+        every ticket (a Bloom filter over them) for a page of twenty."""
         where, params = self._where(q, literal)
-        direction = "DESC" if q.descending else "ASC"
-        size = min(q.limit, 2**62) + 1 if q.limit else None
-        sql = ("SELECT " + self.TICKET_COLUMNS + self.SLA_FROM + "WHERE s.due_at IS NOT NULL "
-               + "AND " + where + f" ORDER BY s.due_at {direction}, s.ticket_id {direction}")
-        rows = self.conn.execute(sql + (" LIMIT ?" if size else ""),
-                                 [*params, *([size] if size else [])]).fetchall()
-        if size is None or len(rows) < size:
-            if q.sla is None:
-                rest = ("SELECT " + self.TICKET_COLUMNS + self.WITH_SLA_FROM
-                        + "WHERE s.due_at IS NULL AND " + where + " ORDER BY t.id DESC")
+        after = start
+        while want is None or len(found) < want:
+            chunk = self.conn.execute(picks, [*picks_params, *after, self.WALK]).fetchall()
+            if not chunk:
+                return
+            ids = [int(r[-1]) for r in chunk]
+            after = list(chunk[-1])
+            rows = {int(r[0]): r for r in self.db.select_in(
+                "SELECT " + self.TICKET_COLUMNS + self.WITH_SLA_FROM + "WHERE t.id IN", ids,
+                " AND " + where, params)}
+            found += [rows[i] for i in ids if i in rows]
+            if len(chunk) < self.WALK:
+                return
+
+    def _list_with_clocks(self, q: TicketQuery, literal: bool) -> tuple[list[Ticket], bool]:
+        """``--sla`` newest first, and ``--sort due``: walks of the clocks' indexes."""
+        want = min(q.limit, 2**62) + 1 if q.limit else None
+        found: list[Any] = []
+        cond, cparams = self._sla_condition(q) if q.sla is not None else ("1", [])
+        if q.sort == "due":
+            # By due time (ties by id), then those without one, newest first.
+            if q.descending:
+                op, direction, start = "<", "DESC", ["~", 2**62]
             else:
-                rest = ("SELECT " + self.TICKET_COLUMNS + self.SLA_FROM
-                        + "WHERE s.due_at IS NULL AND " + where + " ORDER BY s.ticket_id DESC")
-            extra = [size - len(rows)] if size else []
-            rows += self.conn.execute(rest + (" LIMIT ?" if size else ""),
-                                      [*params, *extra]).fetchall()
+                op, direction, start = ">", "ASC", ["", 0]
+            self._walk(q, literal,
+                       "SELECT s.due_at, s.ticket_id FROM sla_clocks s "  # noqa: S608
+                       "WHERE s.due_at IS NOT NULL AND " + cond
+                       + f" AND (s.due_at, s.ticket_id) {op} (?, ?) "
+                       f"ORDER BY s.due_at {direction}, s.ticket_id {direction} LIMIT ?",
+                       cparams, start, want, found)
+            if want is None or len(found) < want:
+                self._rest_without_due(q, literal, want, found)
+        else:
+            self._walk(q, literal,
+                       "SELECT s.ticket_id FROM sla_clocks s WHERE " + cond  # noqa: S608
+                       + " AND s.ticket_id < ? ORDER BY s.ticket_id DESC LIMIT ?",
+                       cparams, [2**62], want, found)
         limit = q.limit or None
-        more = bool(q.limit) and len(rows) > (q.limit or 0)
-        return [self.ticket_from_row(r) for r in rows[:limit]], more
+        more = bool(q.limit) and len(found) > (q.limit or 0)
+        return [self.ticket_from_row(r) for r in found[:limit]], more
+
+    def _rest_without_due(self, q: TicketQuery, literal: bool, want: int | None,
+                          found: list[Any]) -> None:
+        """``--sort due`` after the tickets with a due time: the others, newest first."""
+        if q.sla is not None:
+            cond, cparams = self._sla_condition(q)
+            self._walk(q, literal,
+                       "SELECT s.ticket_id FROM sla_clocks s WHERE s.due_at IS NULL AND "  # noqa: S608
+                       + cond + " AND s.ticket_id < ? ORDER BY s.ticket_id DESC LIMIT ?",
+                       cparams, [2**62], want, found)
+            return
+        where, params = self._where(q, literal)
+        sql = ("SELECT " + self.TICKET_COLUMNS + self.TICKET_FROM + "WHERE " + where  # noqa: S608
+               + " AND NOT EXISTS (SELECT 1 FROM sla_clocks s WHERE s.ticket_id = t.id "
+               "AND s.due_at IS NOT NULL) ORDER BY t.id DESC")
+        if want is not None:
+            sql += " LIMIT ?"
+            params = [*params, want - len(found)]
+        found += self.conn.execute(sql, params).fetchall()
 
     def _list_in_groups(self, q: TicketQuery, literal: bool) -> tuple[list[Ticket], bool]:
         """A page sorted by status or priority in the workflow's order: one indexed
@@ -249,8 +302,8 @@ class ListingSQL:
         return " ".join(quoted[:-1] + [quoted[-1] + "*"])
 
     def _list(self, q: TicketQuery, literal: bool) -> tuple[list[Ticket], bool]:
-        if q.sort == "due":
-            return self._list_by_due(q, literal)
+        if q.sort == "due" or (q.sla is not None and q.sort == "id" and q.descending):
+            return self._list_with_clocks(q, literal)
         if q.sort in ("status", "priority") and q.sort in q.order and q.limit:
             return self._list_in_groups(q, literal)
         where, params = self._where(q, literal)
