@@ -133,6 +133,15 @@ def report(store: Store, actor: User, since: datetime, until: datetime, by: str)
     rs = store.reports
     attribute = None if period else by
     days: dict[str, Any] = {}  # a day's period, worked out once per day
+    midnights: dict[str, int] = {}  # a day's first second
+
+    def seconds(stamp: str) -> int:
+        day = stamp[:10]
+        start = midnights.get(day)
+        if start is None:
+            start = midnights[day] = epoch(day + "T00:00:00Z")
+        return (start + int(stamp[11:13]) * 3600 + int(stamp[14:16]) * 60
+                + int(stamp[17:19]))
 
     def bucket(stamp: str) -> Any:
         day = stamp[:10]
@@ -155,16 +164,22 @@ def report(store: Store, actor: User, since: datetime, until: datetime, by: str)
 
     cohort: dict[int, tuple[str, Any]] = {}  # tickets opened in the period: created, group
     first_id: int | None = None
+    opened: dict[Any, int] = {}
     for tid, created, g in rs.created_since(s, attribute):
-        change(created, g, 1)
         if first_id is None or tid < first_id:
             first_id = tid
         if created < u:
-            key = bucket(created) if period else g
-            group(key).opened += 1
+            key = (days.get(created[:10]) or bucket(created)) if period else g
+            opened[key] = opened.get(key, 0) + 1
             cohort[tid] = (created, key)
+        else:
+            later[g] = later.get(g, 0) + 1
+    for key, n in opened.items():
+        group(key).opened += n
+        if period:
+            changes[key] = changes.get(key, 0) + n
     last_resolved: dict[int, str | None] = {}
-    for tid, at, frm, to, g in rs.status_events(s, attribute):
+    for tid, at, frm, to, g in rs.status_events(s, attribute, sorted(resolved)):
         was, now_resolved = frm in resolved, to in resolved
         if at < u:
             key = bucket(at) if period else g
@@ -206,13 +221,13 @@ def report(store: Store, actor: User, since: datetime, until: datetime, by: str)
             if fr.met is not None and fr.met <= limit and fr.elapsed is not None:
                 g.first.append(fr.elapsed)
         elif tid in replies and replies[tid] < u:
-            g.first.append(epoch(replies[tid]) - epoch(created))
+            g.first.append(seconds(replies[tid]) - seconds(created))
         res = targets.get("resolution")
         if res is not None:
             if res.met is not None and res.met <= limit and res.elapsed is not None:
                 g.resolution.append(res.elapsed)
         elif last_resolved.get(tid):
-            g.resolution.append(epoch(last_resolved[tid] or "") - epoch(created))
+            g.resolution.append(seconds(last_resolved[tid] or "") - seconds(created))
         for name, t in targets.items():
             late = is_breached(t, limit)
             ok = t.met is not None and t.met <= limit and not late

@@ -34,22 +34,27 @@ class ReportSQL:
     def created_since(self, since: str, by: str | None) -> Iterator[tuple[int, str, Any]]:
         """(id, created_at, group) of tickets created at or after ``since``; the
         per-block time bounds say from which id to look."""
-        sql = (f"SELECT t.id, t.created_at, {self._group(by)} FROM tickets t{_JOINS}"  # noqa: S608 (fixed)
+        joins = _JOINS if by in GROUP_COLUMNS else " "
+        sql = (f"SELECT t.id, t.created_at, {self._group(by)} FROM tickets t{joins}"  # noqa: S608 (fixed)
                f"WHERE t.id >= coalesce((SELECT min(block) << {BLOCK_BITS} FROM ticket_blocks "
                "WHERE created_max >= ?), 1 << 62) AND t.created_at >= ?")
         for r in self.conn.execute(sql, (since, since)):
             yield int(r[0]), str(r[1]), r[2]
 
-    def status_events(self, since: str, by: str | None) -> Iterator[tuple[Any, ...]]:
-        """(ticket id, at, from, to, group) of status changes at or after ``since``."""
+    def status_events(self, since: str, by: str | None,
+                      resolved: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+        """(ticket id, at, from, to, group) of status changes at or after ``since``
+        into or out of one of the ``resolved`` statuses."""
+        marks = ", ".join("?" * len(resolved)) or "NULL"
+        moves = f"(h.to_status IN ({marks}) OR h.from_status IN ({marks}))"
         if by in GROUP_COLUMNS:
             sql = ("SELECT h.ticket_id, h.at, h.from_status, h.to_status, "  # noqa: S608 (fixed)
                    f"{self._group(by)} FROM history h JOIN tickets t ON t.id = h.ticket_id"
-                   f"{_JOINS}WHERE h.event = 'status' AND h.at >= ?")
+                   f"{_JOINS}WHERE h.event = 'status' AND h.at >= ? AND {moves}")
         else:
-            sql = ("SELECT ticket_id, at, from_status, to_status, NULL FROM history "
-                   "WHERE event = 'status' AND at >= ?")
-        yield from self.conn.execute(sql, (since,))
+            sql = ("SELECT h.ticket_id, h.at, h.from_status, h.to_status, NULL "  # noqa: S608
+                   f"FROM history h WHERE h.event = 'status' AND h.at >= ? AND {moves}")
+        yield from self.conn.execute(sql, (since, *resolved, *resolved))
 
     def unresolved_now(self, statuses: Sequence[str], by: str | None) -> dict[Any, int]:
         """How many tickets are in ``statuses`` now, per group."""
