@@ -791,7 +791,7 @@ def sla_desk(report: Report, n: int, work: Path, reps: int) -> tuple[Path, Datas
     data = generate(work / f"bench-sla-{n}.jsonl", n, sla=True)
     db = work / f"bench-sla-{n}.db"
     took = sla_build(db, data, work)
-    report.put("import rate, 10% under a policy", "none (clocks computed by the import)", n,
+    report.put("import, 10% under a policy (rate)", "none (clocks computed by the import)", n,
                Figure([n / took], unit="tickets/s"))
     with contextlib.closing(sqlite3.connect(db)) as conn:
         clocks = conn.execute("SELECT count(*) FROM sla_clocks").fetchone()[0]
