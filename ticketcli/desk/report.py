@@ -155,13 +155,6 @@ def report(store: Store, actor: User, since: datetime, until: datetime, by: str)
     changes: dict[Any, int] = {}
     later: dict[Any, int] = {}
 
-    def change(at: str, g: Any, delta: int) -> None:
-        if at >= u:
-            later[g] = later.get(g, 0) + delta
-        elif period:
-            key = bucket(at)
-            changes[key] = changes.get(key, 0) + delta
-
     cohort: dict[int, tuple[str, Any]] = {}  # tickets opened in the period: created, group
     first_id: int | None = None
     opened: dict[Any, int] = {}
@@ -179,21 +172,32 @@ def report(store: Store, actor: User, since: datetime, until: datetime, by: str)
         if period:
             changes[key] = changes.get(key, 0) + n
     last_resolved: dict[int, str | None] = {}
+    solves: dict[Any, int] = {}
+    reopens: dict[Any, int] = {}
     for tid, at, frm, to, g in rs.status_events(s, attribute, sorted(resolved)):
         was, now_resolved = frm in resolved, to in resolved
-        if at < u:
-            key = bucket(at) if period else g
-            if to in solved and frm not in resolved:
-                group(key).solved += 1
-            if was and not now_resolved:
-                group(key).reopened += 1
+        if at >= u:
+            if now_resolved != was:
+                later[g] = later.get(g, 0) + (-1 if now_resolved else 1)
+            continue
+        key = (days.get(at[:10]) or bucket(at)) if period else g
+        if now_resolved and not was:
+            if to in solved:
+                solves[key] = solves.get(key, 0) + 1
             if tid in cohort:
-                if now_resolved and not was:
-                    last_resolved[tid] = at
-                elif was and not now_resolved:
-                    last_resolved[tid] = None
-        if now_resolved != was:
-            change(at, g, -1 if now_resolved else 1)
+                last_resolved[tid] = at
+            if period:
+                changes[key] = changes.get(key, 0) - 1
+        elif was and not now_resolved:
+            reopens[key] = reopens.get(key, 0) + 1
+            if tid in cohort:
+                last_resolved[tid] = None
+            if period:
+                changes[key] = changes.get(key, 0) + 1
+    for key, n in solves.items():
+        group(key).solved += n
+    for key, n in reopens.items():
+        group(key).reopened += n
     unresolved = [k for k in wf.statuses if k not in resolved]
     now_counts = rs.unresolved_now(unresolved, attribute)
     if period:
@@ -213,27 +217,32 @@ def report(store: Store, actor: User, since: datetime, until: datetime, by: str)
               if tid in cohort} if first_id is not None else {}
     replies = rs.first_staff_replies(first_id) if first_id is not None else {}
     limit = epoch(u)
-    for tid, (created, key) in cohort.items():
-        g = groups[key]
-        targets = clocks.get(tid) or {}
+    # Only the tickets with something to measure: clocks, a staff reply, a resolution.
+    for tid, targets in clocks.items():
+        g = groups[cohort[tid][1]]
         fr = targets.get("first_response")
-        if fr is not None:
-            if fr.met is not None and fr.met <= limit and fr.elapsed is not None:
-                g.first.append(fr.elapsed)
-        elif tid in replies and replies[tid] < u:
-            g.first.append(seconds(replies[tid]) - seconds(created))
+        if fr is not None and fr.met is not None and fr.met <= limit and fr.elapsed is not None:
+            g.first.append(fr.elapsed)
         res = targets.get("resolution")
-        if res is not None:
-            if res.met is not None and res.met <= limit and res.elapsed is not None:
-                g.resolution.append(res.elapsed)
-        elif last_resolved.get(tid):
-            g.resolution.append(seconds(last_resolved[tid] or "") - seconds(created))
+        if (res is not None and res.met is not None and res.met <= limit
+                and res.elapsed is not None):
+            g.resolution.append(res.elapsed)
         for name, t in targets.items():
             late = is_breached(t, limit)
             ok = t.met is not None and t.met <= limit and not late
             if late or ok:
                 g.met[name][0] += ok
                 g.met[name][1] += 1
+    for tid, reply in replies.items():
+        opened_at = cohort.get(tid)
+        if opened_at is None or reply >= u or "first_response" in clocks.get(tid, ()):
+            continue
+        groups[opened_at[1]].first.append(seconds(reply) - seconds(opened_at[0]))
+    for tid, solved_at in last_resolved.items():
+        if solved_at is None or "resolution" in clocks.get(tid, ()):
+            continue
+        created, key = cohort[tid]
+        groups[key].resolution.append(seconds(solved_at) - seconds(created))
     if period:
         keys = [k for k, _ in ends]
     else:
