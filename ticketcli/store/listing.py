@@ -163,11 +163,13 @@ class ListingSQL:
         return ("(s.breach_at IS NULL OR s.breach_at > ?) "
                 "AND (s.warn_at IS NULL OR s.warn_at > ?)", [now, now])
 
-    # Clocks taken from their table a chunk at a time, in a page's order.
+    # Clocks taken from their table a chunk at a time, in a page's order (without a
+    # limit; with one, the first chunk is the page).
     WALK = 256
 
     def _walk(self, q: TicketQuery, literal: bool, picks: str, picks_params: list[Any],
-              start: list[Any], want: int | None, found: list[Any]) -> None:
+              start: list[Any], want: int | None, found: list[Any], *,
+              page_first: bool = False) -> None:
         """Add to ``found`` the rows of the tickets ``picks`` names, in its order, that
         match ``q``, until ``want`` rows. ``picks`` selects the walk's key columns,
         the ticket id last, from the clocks ``s``, after the key given by its last
@@ -177,8 +179,12 @@ class ListingSQL:
         every ticket (a Bloom filter over them) for a page of twenty."""
         where, params = self._where(q, literal)
         after = start
+        # ``page_first``: the first chunk is what the page still needs (most of a walk
+        # by due time matches, and each ticket read is a page of the file read at a
+        # million tickets), the next ones twice as many each.
+        size = max(want - len(found), 8) if page_first and want else self.WALK
         while want is None or len(found) < want:
-            chunk = self.conn.execute(picks, [*picks_params, *after, self.WALK]).fetchall()
+            chunk = self.conn.execute(picks, [*picks_params, *after, size]).fetchall()
             if not chunk:
                 return
             ids = [int(r[-1]) for r in chunk]
@@ -187,8 +193,9 @@ class ListingSQL:
                 "SELECT " + self.TICKET_COLUMNS + self.WITH_SLA_FROM + "WHERE t.id IN", ids,
                 " AND " + where, params)}
             found += [rows[i] for i in ids if i in rows]
-            if len(chunk) < self.WALK:
+            if len(chunk) < size:
                 return
+            size = min(2 * size, 4 * self.WALK)
 
     def _list_with_clocks(self, q: TicketQuery, literal: bool) -> tuple[list[Ticket], bool]:
         """``--sla`` newest first, and ``--sort due``: walks of the clocks' indexes."""
@@ -206,7 +213,7 @@ class ListingSQL:
                        "WHERE s.due_at IS NOT NULL AND " + cond
                        + f" AND (s.due_at, s.ticket_id) {op} (?, ?) "
                        f"ORDER BY s.due_at {direction}, s.ticket_id {direction} LIMIT ?",
-                       cparams, start, want, found)
+                       cparams, start, want, found, page_first=True)
             if want is None or len(found) < want:
                 self._rest_without_due(q, literal, want, found)
         else:
