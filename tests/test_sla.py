@@ -692,3 +692,25 @@ def test_customers_do_not_see_the_desks_alerts(sla_desk: Desk) -> None:
                                         as_=CUSTOMER)["history"]]
     assert "sla_breached" in staff and "sla_breached" not in mine
     assert at(sla_desk, later(T0, hours=3), "sla", "check", "--quiet") == ""
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("en", ["missed its first response target", "2026-12-04 13:00:00 UTC"]),
+    ("it", ["ha mancato l'obiettivo di prima risposta", "2026-12-04 13:00:00 UTC"]),
+])
+def test_the_notices_speak_both_languages(lang: str, words: list[str]) -> None:
+    from ticketcli.mail import templates
+    from ticketcli.workflow import load_preset
+
+    wf = load_preset("standard")
+    subject, body = templates.render(
+        "sla_breached", lang, {"id": 7, "title": "VPN down", "status": "open",
+                               "target": "first_response", "due_at": "2026-12-04T13:00:00Z",
+                               "recipient": "Agnese"}, wf, None)
+    assert subject.startswith("[#7]")
+    for w in words:
+        assert w in body
+    assert "$" not in body
+    warn_subject, _ = templates.render("sla_warning", lang, {"id": 7, "target": "resolution",
+                                                             "due_at": "x"}, wf, None)
+    assert ("resolution" if lang == "en" else "risoluzione") in warn_subject
