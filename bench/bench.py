@@ -59,6 +59,10 @@ def main(argv: Sequence[str] | None = None, out: IO[str] | None = None) -> int:
         for n in sizes:
             built[n] = probes.desk(report, n, work, reps)
         probes.queries(report, built, reps)
+        levels: dict[int, tuple[Path, Dataset]] = {}
+        for n in sizes:
+            levels[n] = probes.sla_desk(report, n, work, reps)
+        probes.sla_queries(report, levels, reps)
         report.finish()
     return 0
 

@@ -33,6 +33,34 @@ CATEGORIES = ["printing", "network", "email", "vpn", "laptop", "phone", "account
               "billing", "storage", "backup", "security", "software"]
 AGENTS = 20
 DAY = 86400
+# The service-level desks (data.generate(..., sla=True)): one ticket in ten is in
+# category "contract", under the policy below; one in a hundred is an open contract
+# ticket answered at once but not solved within 40 business hours (at least two
+# weeks old): the breaches the first ``sla check`` records, 10,000 at 1M. The other
+# contract tickets are closed (their clocks over, nothing to record).
+CONTRACT = "contract"
+SLA_POLICY = """
+[calendars.office]
+timezone = "Europe/Rome"
+holidays_country = "IT"
+
+[calendars.office.hours]
+mon = ["09:00-13:00", "14:00-18:00"]
+tue = ["09:00-13:00", "14:00-18:00"]
+wed = ["09:00-13:00", "14:00-18:00"]
+thu = ["09:00-13:00", "14:00-18:00"]
+fri = ["09:00-13:00", "14:00-18:00"]
+
+[[sla]]
+name = "contract"
+priorities = ["low", "normal", "high", "urgent"]
+categories = ["contract"]
+calendar = "office"
+first_response = "4h"
+next_reply = "8h"
+resolution = "40h"
+warn_before = "1h"
+"""
 
 
 def _vocabulary(rng: random.Random) -> tuple[list[str], list[float]]:
@@ -83,29 +111,35 @@ class Dataset:
     active: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
     text_chars: int = 0
+    under_policy: int = 0  # service-level desks: contract tickets
+    breaches: int = 0  # and those the first sla check finds breached
+    last_year: int = 0  # tickets opened in the 365 days before the bench's now
 
 
 def customers_for(n: int) -> int:
     return max(50, n // 10)
 
 
-def generate(path: Path, n: int, seed: int = 1) -> Dataset:
-    """A JSONL export of ``n`` tickets as ``ticketcli export`` writes them (cached)."""
+def generate(path: Path, n: int, seed: int = 1, *, sla: bool = False) -> Dataset:
+    """A JSONL export of ``n`` tickets as ``ticketcli export`` writes them (cached);
+    ``sla``: the service-level desk (see CONTRACT)."""
     meta = path.with_suffix(".meta.json")
     if path.exists() and meta.exists():
         saved = json.loads(meta.read_text())
         if (saved.get("tickets") == n and saved.get("seed") == seed
-                and saved.get("now") == NOW and saved.get("generator") == GENERATOR):
-            for key in ("seed", "now", "generator"):
-                saved.pop(key)
+                and saved.get("now") == NOW and saved.get("generator") == GENERATOR
+                and saved.get("sla", False) == sla):
+            for key in ("seed", "now", "generator", "sla"):
+                saved.pop(key, None)
             return Dataset(path=path, **{k: v for k, v in saved.items() if k != "path"})
-    data = _generate(path, n, seed)
+    data = _generate(path, n, seed, sla)
     fields = {k: v for k, v in vars(data).items() if k != "path"}
-    meta.write_text(json.dumps({**fields, "seed": seed, "now": NOW, "generator": GENERATOR}))
+    meta.write_text(json.dumps({**fields, "seed": seed, "now": NOW, "generator": GENERATOR,
+                                "sla": sla}))
     return data
 
 
-def _generate(path: Path, n: int, seed: int) -> Dataset:
+def _generate(path: Path, n: int, seed: int, sla: bool = False) -> Dataset:
     rng = random.Random(seed)
     words, cum = _vocabulary(rng)
     now = now_seconds()
@@ -163,6 +197,25 @@ def _generate(path: Path, n: int, seed: int) -> Dataset:
             customer = rng.randrange(customers)
             assignee = (f"agent{rng.randrange(AGENTS)}@bench.example"
                         if status != "new" and rng.random() < 0.9 else None)
+            priority = _pick(rng, PRIORITIES)
+            category = rng.choice(CATEGORIES) if rng.random() < 0.7 else None
+            comments: list[dict[str, Any]] = []
+            if sla and i % 10 == 5:
+                category = CONTRACT
+                data.under_policy += 1
+                if i % 100 == 5:  # open, answered at once, not solved in 40 business hours
+                    status = "open"
+                    created = min(created, now - 14 * DAY - rng.random() * DAY)
+                    changed = created + 30
+                    assignee = assignee or f"agent{i % AGENTS}@bench.example"
+                    comments.append({"author": assignee, "body": "Looking into it.",
+                                     "internal": False, "created_at": _stamp(created + 60)})
+                    data.breaches += 1
+                elif status != "closed":
+                    status = "closed"
+                    changed = created + rng.random() * 5 * DAY
+            if now - 365 * DAY <= created < now:
+                data.last_year += 1
             history: list[dict[str, Any]] = [
                 {"at": _stamp(created), "actor": f"customer{customer}@bench.example",
                  "event": "opened", "from": None, "to": "new", "detail": {}}
@@ -172,14 +225,15 @@ def _generate(path: Path, n: int, seed: int) -> Dataset:
                                 "event": "status", "from": "new", "to": status, "detail": {}})
             record = {
                 "type": "ticket", "id": i, "title": title, "description": description,
-                "status": status, "priority": _pick(rng, PRIORITIES),
-                "category": rng.choice(CATEGORIES) if rng.random() < 0.7 else None,
+                "status": status, "priority": priority,
+                "category": category,
                 "requester": f"customer{customer}@bench.example", "assignee": assignee,
                 "organization": f"Org {customer % orgs:05d}", "resolution": None,
                 "follow_up_of": None, "fields": {},
                 "created_at": _stamp(created), "updated_at": _stamp(changed),
                 "status_changed_at": _stamp(changed), "activity_at": _stamp(changed),
-                "participants": [], "comments": [], "attachments": [], "history": history,
+                "participants": [], "comments": comments, "attachments": [],
+                "history": history,
             }
             w(json.dumps(record) + "\n")
             data.stale += stale

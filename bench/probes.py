@@ -761,3 +761,122 @@ def plan(db: Path, statements: list[str]) -> str:
     with contextlib.closing(sqlite3.connect(db)) as conn:
         rows = conn.execute("EXPLAIN QUERY PLAN " + chosen[-1]).fetchall()
     return "\n".join(f"    {'  ' * (r[1] > 0)}{r[3]}" for r in rows)
+
+
+# -- service levels -----------------------------------------------------------------------
+
+SLA_RATIO = OTHER_RATIO  # sla check with nothing due, times the start-up floor
+
+
+def sla_build(db: Path, data: Dataset, work: Path) -> float:
+    """A service-level desk: the standard workflow with the contract policy, then the
+    file imported (its clocks computed by the import); the import's wall time."""
+    from data import SLA_POLICY
+
+    remove_database(db)
+    env = base_env()
+    run(ticketcli(db, "init"), env=env)
+    exported = run(ticketcli(db, "workflow", "export"), env=env)[1].stdout.decode()
+    wf = work / "bench-sla-workflow.toml"
+    wf.write_text(exported + SLA_POLICY)
+    run(ticketcli(db, "workflow", "import", str(wf)), env=env)
+    with open(data.path, "rb") as fh:
+        elapsed, _ = run(ticketcli(db, "import", "-"), env=env, stdin=fh)
+    return elapsed
+
+
+def sla_desk(report: Report, n: int, work: Path, reps: int) -> tuple[Path, Dataset]:
+    """Build the service-level desk of ``n`` tickets; time ``sla check`` (the first
+    run, which records the breaches, then runs with nothing due) and ``report``."""
+    data = generate(work / f"bench-sla-{n}.jsonl", n, sla=True)
+    db = work / f"bench-sla-{n}.db"
+    took = sla_build(db, data, work)
+    report.put("import, 10% under a policy (rate)", "none (clocks computed by the import)", n,
+               Figure([n / took], unit="tickets/s"))
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        clocks = conn.execute("SELECT count(*) FROM sla_clocks").fetchone()[0]
+    report.check(clocks == data.under_policy,
+                 f"[{n}] {clocks} tickets have clocks ({data.under_policy} under the policy)")
+    env = base_env()
+    fast = compiled(base_env(), work)  # start-up from compiled bytecode, as startup() runs
+    firsts, idle = [], []
+    for _ in range(max(1, min(reps, 2))):
+        copy = work / "sla-copy.db"
+        remove_database(copy)
+        shutil.copyfile(db, copy)
+        os.sync()
+        elapsed, done = run(ticketcli(copy, "sla", "check", "--now", NOW, "--format",
+                                      "json"), env=env)
+        found = json.loads(done.stdout or b"[]")
+        report.check(len(found) == data.breaches
+                     and all(f["event"] == "breached" for f in found),
+                     f"[{n}] the first sla check records {len(found)} breaches "
+                     f"({data.breaches} expected)")
+        firsts.append(elapsed)
+        for _ in range(max(3, reps * 2)):
+            elapsed, done = run(ticketcli(copy, "sla", "check", "--now", NOW), env=fast)
+            report.check(not done.stdout.strip(), f"[{n}] a second sla check finds nothing")
+            idle.append(elapsed)
+        with contextlib.closing(sqlite3.connect(copy)) as conn:
+            recorded = conn.execute(
+                "SELECT count(*) FROM history WHERE event = 'sla_breached'").fetchone()[0]
+        report.check(recorded == data.breaches, f"[{n}] {recorded} breaches in the history")
+        remove_database(copy)
+    report.put("sla check: first run (1% of tickets breached)", "< 10 s at 1M (10k breaches)",
+               n, Figure(firsts, unit="s"))
+    report.put("sla check: nothing due (whole process)",
+               f"<= {SLA_RATIO:.1f}x the start-up floor", n, Figure(idle))
+    report.say(f"[{n}] sla check: first run {Figure(firsts, unit='s').text()}, "
+               f"nothing due {Figure(idle).text()}")
+    times = []
+    for _ in range(max(1, min(reps, 3))):
+        elapsed, done = run(ticketcli(db, "report", "--by", "week", "--since", days_ago(365),
+                                      "--until", NOW, "--format", "json"), env=env)
+        got = json.loads(done.stdout)
+        opened = sum(g["opened"] for g in got["groups"])
+        report.check(opened == data.last_year,
+                     f"[{n}] report --by week counts {opened} tickets opened in a year")
+        times.append(elapsed)
+    report.put("report --by week, a year (whole process)", "< 5 s at 1M", n,
+               Figure(times, unit="s"))
+    report.say(f"[{n}] report: {Figure(times, unit='s').text()}")
+    return db, data
+
+
+SLA_QUERIES = [
+    ListQuery("list --sla breached --limit 20 (SLA desk)",
+              ("--sla", "breached", "--limit", "20"), {"sla": "breached", "limit": 20}),
+    ListQuery("list --sort due --limit 20 (SLA desk)", ("--sort", "due", "--limit", "20"),
+              {"sort": "due", "limit": 20}),
+]
+
+
+def sla_queries(report: Report, built: dict[int, tuple[Path, Dataset]], reps: int) -> None:
+    """The service-level list rows on the service-level desks, interleaved as the
+    others; each checks that the breached ones are the newest breached tickets."""
+    desks = {n: db for n, (db, _) in built.items()}
+    clis = {n: InProcess(db) for n, db in desks.items()}
+    runs = reps * 10 if reps > 1 else 3
+    for q in SLA_QUERIES:
+        argv = ["list", *q.argv, "--format", "json"]
+        for n, (whole, query) in interleaved(report, q.name, _same(argv, sla_use_case(q)),
+                                             _ids, desks, clis, runs).items():
+            report.put(q.name, query_target(q.name), n, Figure(query))
+            report.put_command(q.name, n, Figure(whole))
+        statements: list[str] = []
+        largest = max(desks)
+        on_fresh_store(desks[largest], sla_use_case(q), trace=statements.append)
+        report.plans[q.name] = plan(desks[largest], statements)
+    for n, cli in clis.items():
+        rows = json.loads(cli("list", "--sla", "breached", "--limit", "20", "--format", "json"))
+        report.check(len(rows) == min(20, built[n][1].breaches)
+                     and all(r["sla_breached"] and r["category"] == "contract" for r in rows),
+                     f"[{n}] list --sla breached gives {len(rows)} breached contract tickets")
+    report.say("service-level queries done")
+
+
+def sla_use_case(q: ListQuery) -> UseCase:
+    options = dict(q.options)
+    sla = options.pop("sla", None)
+    req = list_request(**options)._replace(sla=sla, sla_now=iso(utcnow()))
+    return lambda store, actor: listing.list_tickets(store, actor, req)[0]

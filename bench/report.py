@@ -16,6 +16,7 @@ from data import COMMON, UNCOMMON
 QUERY_TARGET = "1M within 1.5x of 10k"
 QUERY_RATIO = 1.5  # the largest desk's median over the smallest's
 COMMON_LIMIT = 0.050  # seconds: a search for a common word, at any size
+FLOOR = "start-up: python -c 'import sqlite3'"  # the start-up floor's row
 STARTUP = 0  # the cell of rows measured once, on a small desk (shown in the first column)
 
 
@@ -140,6 +141,14 @@ class Report:
                 row.verdict = verdict(max(f.median for f in figs.values()) < 1024)
             elif name.startswith("close-stale: total") and largest >= 1_000_000:
                 row.verdict = verdict(figs[largest].median < 10)
+            elif name.startswith("sla check: first") and largest >= 1_000_000:
+                row.verdict = verdict(figs[largest].median < 10)
+            elif name.startswith("sla check: nothing due") and FLOOR in self.raw:
+                floor = self.raw[FLOOR][STARTUP].median
+                worst = max(f.median for f in figs.values())
+                row.verdict = verdict(worst <= floor * 3.0, f"{worst / floor:.2f}x")
+            elif name.startswith("report --by week") and largest >= 1_000_000:
+                row.verdict = verdict(figs[largest].median < 5)
             elif name.startswith("close-stale: longest"):
                 row.verdict = verdict(max(max(f.samples) for f in figs.values()) < 0.050)
             elif name.startswith("close-stale: peak"):

@@ -91,3 +91,26 @@ def test_a_table_on_a_terminal_loads_no_table_library(desk: Desk) -> None:
     desk.open("Printer on fire")
     loaded = _modules(["list", "--format", "table"], desk.db)
     assert not loaded & ({"tabulate", "wcwidth", "re"} - _at_start())
+
+
+@pytest.mark.parametrize("args", [["sla", "check"], ["show", "1"],
+                                  ["list", "--format", "json"], ["list", "--sla", "breached"]],
+                         ids=" ".join)
+def test_service_levels_cost_no_heavy_module_on_the_frequent_paths(
+        desk: Desk, tmp_path: Path, args: list[str]) -> None:
+    """With policies and a calendar: cron's sla check with nothing due, show and list
+    load neither the holidays package, the plotting library, the time-zone database,
+    nor anything the loop commands avoid."""
+    exported = desk.run("workflow", "export").stdout
+    wf = tmp_path / "wf.toml"
+    wf.write_text(exported + '\n[calendars.office]\ntimezone = "Europe/Rome"\n'
+                  'holidays_country = "IT"\n[calendars.office.hours]\nmon = ["09:00-18:00"]\n'
+                  '\n[[sla]]\nname = "all"\npriorities = ["normal"]\ncalendar = "office"\n'
+                  'first_response = "1000h"\n')
+    desk.run("workflow", "import", str(wf))
+    desk.open("Printer on fire")
+    loaded = _modules(args, desk.db)
+    assert "ticketcli" in loaded
+    avoidable = ({"holidays", "plotext", "zoneinfo", "tzdata", "typer", "click",
+                  "dataclasses", "inspect", "json"} | set(LEAN)) - _at_start()
+    assert not loaded & avoidable, sorted(loaded & avoidable)

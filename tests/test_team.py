@@ -198,10 +198,34 @@ def json_doctor(desk: Desk, code: int) -> list[dict[str, Any]]:
 # -- two real people and cron on one desk (needs root to make them) ----------------------------
 
 
-# What the commands these tests run import: ticketcli, and sqlite-utils (migrations)
-# with what it imports.
-PACKAGES = ("ticketcli", "sqlite_utils", "sqlite_fts4", "click", "dateutil", "pluggy", "six",
-            "tabulate")
+def _runtime_packages() -> list[str]:
+    """The top-level modules of ticketcli and of every distribution it requires at run
+    time (its extras left out), found from the installed metadata rather than listed,
+    so a dependency that comes or goes does not break the test."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    tops: dict[str, list[str]] = {}
+    for top, dists in metadata.packages_distributions().items():
+        for dist in dists:
+            tops.setdefault(dist.lower().replace("_", "-"), []).append(top)
+    seen: set[str] = set()
+    todo = ["ticketcli"]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for line in metadata.requires(name) or ():
+            req = Requirement(line)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name.lower().replace("_", "-"))
+    names = {"ticketcli"}
+    # sqlite-utils requires pip only for its own `install` command.
+    for dist in seen - {"ticketcli", "pip"}:
+        names.update(t for t in tops.get(dist, ()) if not t.startswith("_"))
+    return sorted(names)
 
 
 def _reachable_by_all(path: Path) -> bool:
@@ -223,7 +247,7 @@ def _library(base: Path) -> Path:
 
     lib = base / "lib"
     lib.mkdir()
-    for name in PACKAGES:
+    for name in _runtime_packages():
         spec = importlib.util.find_spec(name)
         assert spec is not None and spec.origin is not None, name
         origin = Path(spec.origin)

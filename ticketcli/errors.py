@@ -93,6 +93,10 @@ class ConfigError(TicketError):
     code = ExitCode.CONFIG
 
 
+class NeverOpen(ConfigError):
+    """A service-level calendar without opening hours for years around a time."""
+
+
 class Interrupted(TicketError):
     """Ctrl-C (or click's Abort): the command stopped where it was."""
 

@@ -36,6 +36,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "take": ("tickets", "take"),
     "edit": ("edit", "edit"),
     "close-stale": ("stale", "close_stale"),
+    "sla check": ("sla", "sla_check"),
+    "report": ("sla", "report"),
     "user add": ("people", "user_add"),
     "user list": ("people", "user_list"),
     "user edit": ("people", "user_edit"),
@@ -82,6 +84,7 @@ GROUPS: dict[str, str] = {
     "workflow": "The workflow every user and cron job follows: show, export, validate, import.",
     "config": "Read and edit the user config (TOML).",
     "desk": "The desk-wide limits that protect it (admins only).",
+    "sla": "Service levels: record warnings and breaches that are due (from cron).",
     "notify": "Email notifications: deliver the outbox (from cron), list it, choose what "
               "you hear about, manage templates.",
     "mail": "Mail held for review: list it, accept or reject it (staff).",

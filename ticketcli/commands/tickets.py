@@ -3,7 +3,7 @@ which take many ids, are in :mod:`.replies`)."""
 
 from __future__ import annotations
 
-from ..desk import listing, sharing, tickets
+from ..desk import clocks, listing, sharing, tickets
 from ..errors import UsageError
 from ..i18n import msg
 from ..output import (
@@ -12,11 +12,13 @@ from ..output import (
     MACHINE_COLUMNS,
     TICKET_FIELDS,
     check_format,
+    due_cell,
     parse_fields,
     pick,
     render_details,
     render_rows,
     ticket_record,
+    with_sla,
 )
 from .inputs import body_from, read_attachments, ticket_id
 from .inputs import parse_fields as field_pairs
@@ -152,6 +154,11 @@ def list_(
     stale: Annotated[
         bool, typer.Option("--stale", help="Only tickets close-stale would close now.")
     ] = False,
+    sla: Annotated[
+        str | None, typer.Option("--sla", metavar="STATE",
+                                 help="Only tickets under a service level that are breached, "
+                                      "at-risk (within warn_before of a due time) or ok.")
+    ] = None,
     search: Annotated[
         str | None, typer.Option("--search", "-q", metavar="TEXT",
                                  help="Words, all in the title and description or all in "
@@ -159,7 +166,8 @@ def list_(
     ] = None,
     sort: Annotated[
         str, typer.Option("--sort", metavar="FIELD",
-                          help="Order by a field; -FIELD or FIELD:desc for descending "
+                          help="Order by a field (due: the earliest service-level due "
+                               "time); -FIELD or FIELD:desc for descending "
                                "(default: -id, newest first).")
     ] = "-id",
     limit: Annotated[
@@ -190,6 +198,7 @@ def list_(
       ticketcli list --assignee me --sort=-priority --fields id,priority,title
       ticketcli list --stale --format ids
       ticketcli list --org Acme --created-since yesterday --count
+      ticketcli list --sla breached --sort due --limit 20
     """
     check_format(fmt)
     if limit is not None and limit < 0:
@@ -207,8 +216,8 @@ def list_(
         requester=requester, assignee=assignee, organization=org, category=category,
         created_since=_when(created_since, now), created_before=_when(created_before, now),
         updated_since=_when(updated_since, now), updated_before=_when(updated_before, now),
-        stale_at=now if stale else None, search=search, sort=key,
-        descending=descending, limit=shown or None,
+        stale_at=now if stale else None, search=search, sla=sla, sla_now=c.now_iso(),
+        sort=key, descending=descending, limit=shown or None,
     )
     store = c.store()
     if count:
@@ -217,7 +226,12 @@ def list_(
     found, more = listing.list_tickets(store, c.actor(), req)
     fmt = c.format(fmt)
     columns = picked or (LIST_COLUMNS if fmt == "table" else MACHINE_COLUMNS)
-    records = [pick(ticket_record(t), picked) for t in found]
+    levels = clocks.due_and_breached(store, [t.id for t in found], c.now_iso())
+    records = [pick(with_sla(ticket_record(t), levels.get(t.id)), picked) for t in found]
+    if fmt == "table" and picked is None and store.workflow().sla:
+        columns = [*columns[:-1], "due", columns[-1]]
+        for r in records:
+            r["due"] = due_cell(r["sla_due_at"], r["sla_breached"])
     c.page(render_rows(records, columns, fmt, lang=c.lang, wf=store.workflow(),
                        width=c.columns if fmt == "table" else None))
     if not found and c.is_tty:
@@ -277,7 +291,8 @@ def show(
     details = tickets.show(store, c.actor(), ticket_id)
     fmt = c.format(fmt)
     c.page(render_details(details, fmt, lang=c.lang, wf=store.workflow(), fields=picked,
-                          width=c.columns if fmt == "table" else None))
+                          width=c.columns if fmt == "table" else None,
+                          sla=clocks.view(store, details.ticket, c.now_iso())))
 
 
 def share(

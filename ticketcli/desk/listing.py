@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from ..store import Store, Ticket, TicketQuery, User
 
 
+SLA_STATES = ("breached", "at-risk", "ok")
+
+
 class ListRequest(Record):
     """What ``list`` asks for; emails and names are resolved here, not in the command."""
 
@@ -33,6 +36,8 @@ class ListRequest(Record):
     updated_before: str | None = None
     stale_at: datetime | None = None
     search: str | None = None
+    sla: str | None = None  # breached, at-risk or ok (as of sla_now)
+    sla_now: str | None = None
     sort: str = "id"
     descending: bool = True
     limit: int | None = None  # None: no limit (the list command declares its default)
@@ -52,6 +57,10 @@ def _query(store: Store, actor: User, req: ListRequest) -> TicketQuery | None:
     priority = None if req.priority is None else wf.priority_key(req.priority)
     if req.sort not in SORT_KEYS:
         raise UsageError(f"cannot sort by {req.sort!r}; choose one of: {', '.join(SORT_KEYS)}")
+    if req.sla is not None and req.sla not in SLA_STATES:
+        raise UsageError(f"--sla takes one of: {', '.join(SLA_STATES)}")
+    if req.sla is not None and not wf.sla:
+        return None  # no policies: no ticket has clocks
     if req.search is not None and not req.search.strip():
         raise UsageError("--search needs some text to look for")
     chosen = list(dict.fromkeys(statuses))
@@ -91,6 +100,7 @@ def _query(store: Store, actor: User, req: ListRequest) -> TicketQuery | None:
         statuses=chosen, priority=priority, category=req.category, search=req.search,
         created_since=req.created_since, created_before=req.created_before,
         updated_since=req.updated_since, updated_before=req.updated_before, stale=stale,
+        sla=req.sla, sla_now=req.sla_now if req.sla is not None else None,
         sort=req.sort, descending=req.descending, limit=req.limit, viewer=actor,
         order={"status": list(wf.statuses), "priority": list(wf.priorities),
                "phase": list(PHASES)},

@@ -80,4 +80,7 @@ def import_workflow(store: Store, actor: User, now: str, wf: Workflow,
         for key, status in wf.statuses.items():
             store.tickets.set_phase(key, status.phase)
         store.set_workflow(wf)
+        # Policies, calendars or statuses may have changed: every ticket's clocks anew.
+        if wf.sla or store.sla.has_rows():
+            store.sla.rebuild(wf)
     return moved

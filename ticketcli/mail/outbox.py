@@ -18,7 +18,9 @@ What a ticket's events in one change set become:
 - ``status`` without a reply: a status change (``autoclosed`` when close-stale
   closed it);
 - ``reminder``: close-stale's warning before it closes the ticket;
-- ``shared``: a note to the person just added.
+- ``shared``: a note to the person just added;
+- ``sla_warning`` / ``sla_breached``: a notice to the assignee, or to every agent
+  when nobody is assigned (:mod:`.sla_notices`).
 
 Recipients are the requester and the participants, never the person who acted,
 with one exception: the opening confirmation always goes to the requester,
@@ -56,13 +58,18 @@ def enqueue(store: Store, changes: ChangeSet) -> None:
     """The subscriber: write the outbox rows for one change set, with the tickets,
     people and languages they need read once for all of them."""
 
+    ready: list[tuple[int, int, NewMessage, str]] = []
+    if any(ev.event.startswith("sla_") for ev in changes.events):
+        from .sla_notices import compose as sla_notices
+
+        ready += sla_notices(store, changes)
     tickets = {tid: [ev for ev in evs if ev.event in MAILED]
                for tid, evs in changes.tickets().items()}
     tickets = {tid: evs for tid, evs in tickets.items() if evs}
     if not tickets:
+        store.mail.enqueue_many(ready)
         return
     look = _Lookup(store, tickets)
-    ready: list[tuple[int, int, NewMessage, str]] = []
     for evs in tickets.values():
         for lead, kind, base, people in _compose(store, look, evs):
             ready += [(lead.history_id, lead.ticket_id, m, lead.at)

@@ -16,7 +16,7 @@ from ..errors import UsageError
 from ..workflow import Workflow
 
 KINDS = ("opened", "reply", "status", "reminder", "autoclosed", "shared",
-         "assigned", "customer_reply", "new_ticket")
+         "assigned", "customer_reply", "new_ticket", "sla_warning", "sla_breached")
 LANGS = ("en", "it")
 
 # What each placeholder holds (shown by `notify template show`).
@@ -35,6 +35,8 @@ VARIABLES: dict[str, str] = {
     "closes_at": "when a waiting ticket will be closed automatically (reminders)",
     "follow_up": "a line naming the ticket this one follows up (or nothing)",
     "marker": "the line above which replies are kept (keep it first in the body)",
+    "target": "the service-level target (first response, next reply, resolution)",
+    "due_at": "when the service-level target is due",
 }
 
 MARKERS = {
@@ -144,6 +146,26 @@ DEFAULTS: dict[tuple[str, str], tuple[str, str]] = {
         "(priorità: $priority); non è ancora assegnato a nessuno.\n\n$body\n\n"
         "$attachments\n",
     ),
+    ("sla_warning", "en"): (
+        "[#$id] Service level: $target due $due_at",
+        "Hello $recipient,\n\nticket #$id, \"$title\" ($status), is due its $target by "
+        "$due_at.\n\n",
+    ),
+    ("sla_warning", "it"): (
+        "[#$id] Livello di servizio: $target entro $due_at",
+        "Gentile $recipient,\n\nil ticket #$id, \"$title\" ($status), attende la $target "
+        "entro il $due_at.\n\n",
+    ),
+    ("sla_breached", "en"): (
+        "[#$id] Service level breached: $target was due $due_at",
+        "Hello $recipient,\n\nticket #$id, \"$title\" ($status), has missed its $target "
+        "target: it was due $due_at.\n\n",
+    ),
+    ("sla_breached", "it"): (
+        "[#$id] Livello di servizio mancato: $target prevista per $due_at",
+        "Gentile $recipient,\n\nil ticket #$id, \"$title\" ($status), ha mancato "
+        "l'obiettivo di $target: era prevista per il $due_at.\n\n",
+    ),
 }
 
 # Every built-in body ends with the footer; an override replaces the whole body.
@@ -160,6 +182,8 @@ _WORDS = {
         "resolution": "Resolution: {resolution}\n",
         "follow_up": "It follows up ticket #{ticket}.\n",
         "description": "Your request:\n\n{body}\n",
+        "target_first_response": "first response", "target_next_reply": "next reply",
+        "target_resolution": "resolution",
     },
     "it": {
         "desk": "l'assistenza",
@@ -169,6 +193,8 @@ _WORDS = {
         "resolution": "Risoluzione: {resolution}\n",
         "follow_up": "Fa seguito al ticket #{ticket}.\n",
         "description": "La sua richiesta:\n\n{body}\n",
+        "target_first_response": "prima risposta", "target_next_reply": "risposta successiva",
+        "target_resolution": "risoluzione",
     },
 }
 
@@ -230,6 +256,9 @@ def variables(data: dict[str, Any], lang: str, wf: Workflow) -> dict[str, str]:
     values["actor"] = str(data.get("actor") or words["desk"])
     values["marker"] = MARKERS[lang]
     values["closes_at"] = str(data.get("closes_at", "")).replace("T", " ").replace("Z", " UTC")
+    if data.get("target") in ("first_response", "next_reply", "resolution"):
+        values["target"] = words["target_" + data["target"]]
+    values["due_at"] = str(data.get("due_at") or "").replace("T", " ").replace("Z", " UTC")
     body = _clip(str(data.get("body") or ""))
     if data.get("kind") == "opened":
         values["body"] = words["description"].format(body=body) if body.strip() else ""

@@ -44,8 +44,17 @@ HEADERS: dict[str, str] = {
     "actor": "Who", "event": "Event", "detail": "Detail", "check": "Check",
     "state": "State", "ticket": "Ticket", "comment": "Comment", "uploader": "Uploader",
     "enabled": "On", "default": "Default", "login": "Login", "disabled": "Disabled",
-    "key": "Key", "value": "Value", "received_at": "Received", "subject": "Subject",
-    "reason": "Reason",
+    "key": "Key", "value": "Value", "received_at": "Received",
+    "subject": "Subject", "reason": "Reason", "due": "Due", "sla": "Service levels",
+    "first_response": "First response", "next_reply": "Next reply",
+    "resolution_target": "Resolution", "met": "met", "breached": "BREACHED",
+    "paused": "paused", "policy": "Policy", "group": "Group", "opened": "Opened",
+    "solved": "Solved", "reopened": "Reopened", "backlog": "Backlog",
+    "first_response_median_s": "1st reply (median)", "first_response_p90_s": "(p90)",
+    "resolution_median_s": "Resolution (median)", "resolution_p90_s": "(p90)",
+    "sla_met_first_response": "Met: 1st reply", "sla_met_next_reply": "next reply",
+    "sla_met_resolution": "resolution", "target": "Target", "due_at": "Due",
+    "actions": "Actions",
 }
 
 
@@ -87,9 +96,29 @@ def ticket_record(t: Ticket) -> dict[str, Any]:
     }
 
 
-def details_record(d: Details) -> dict[str, Any]:
-    """The JSON shape of ``show``: a ticket plus its conversation and history."""
+def with_sla(record: dict[str, Any],
+             level: tuple[str | None, bool] | None) -> dict[str, Any]:
+    """A list record with its service levels: the earliest due time among unmet
+    targets and whether any target was breached (no clocks: null and false)."""
+    record["sla_due_at"] = level[0] if level else None
+    record["sla_breached"] = level[1] if level else False
+    return record
+
+
+def due_cell(due: str | None, breached: bool) -> str:
+    """The due column of a list on a terminal: local time, ``!`` when breached."""
+    text = local(due) if due else ""
+    return f"{text} !".strip() if breached else text
+
+
+def details_record(d: Details, sla: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON shape of ``show``: a ticket plus its conversation and history, and
+    its service levels (``sla``: null when no policy applies)."""
     record = ticket_record(d.ticket)
+    targets = [t for k, t in (sla or {}).items() if isinstance(t, dict)]
+    dues = [t["due_at"] for t in targets if t["due_at"] and t["met_at"] is None]
+    with_sla(record, (min(dues, default=None), any(t["breached"] for t in targets))
+             if sla else None)
     record["description"] = d.ticket.description
     record["participants"] = d.participants
     record["comments"] = [
@@ -107,12 +136,13 @@ def details_record(d: Details) -> dict[str, Any]:
          "to": h.to_status, "detail": h.detail, "via": h.via}
         for h in d.history
     ]
+    record["sla"] = sla
     return record
 
 
-TICKET_FIELDS = [*MACHINE_COLUMNS, "fields"]
-DETAIL_FIELDS = [*TICKET_FIELDS, "description", "participants", "comments", "attachments",
-                 "history"]
+TICKET_FIELDS = [*MACHINE_COLUMNS, "fields", "sla_due_at", "sla_breached"]
+DETAIL_FIELDS = [*MACHINE_COLUMNS, "fields", "description", "participants", "comments",
+                 "attachments", "history", "sla"]
 
 
 def parse_fields(spec: str | None, valid: Sequence[str]) -> list[str] | None:
@@ -241,9 +271,10 @@ def _local_part(text: str) -> str:
 
 
 def render_details(d: Details, fmt: str, *, lang: str, wf: Workflow,
-                   fields: Sequence[str] | None = None, width: int | None = None) -> str:
+                   fields: Sequence[str] | None = None, width: int | None = None,
+                   sla: dict[str, Any] | None = None) -> str:
     """``show`` in a format; the readable page (``table``) wrapped to ``width`` cells."""
-    record = pick(details_record(d), fields)
+    record = pick(details_record(d, sla), fields)
     if fields is not None and fmt in ("table", "csv", "tsv", PLAIN):
         return render_rows([record], fields, fmt, lang=lang, wf=wf, width=width)
     if fmt == "json":
@@ -254,4 +285,4 @@ def render_details(d: Details, fmt: str, *, lang: str, wf: Workflow,
         return render_rows([record], fields or MACHINE_COLUMNS, fmt)
     from .details import details_page
 
-    return details_page(d, lang, wf, lambda key: header(key, lang), width)
+    return details_page(d, lang, wf, lambda key: header(key, lang), width, sla)

@@ -36,7 +36,7 @@ def event_name(event: str, lang: str) -> str:
 
 
 def details_page(d: Details, lang: str, wf: Workflow, header: Any,
-                 cells: int | None = None) -> str:
+                 cells: int | None = None, sla: dict[str, Any] | None = None) -> str:
     """The page ``show`` prints on a terminal; ``cells`` is the terminal's width (None:
     lines as long as they are). ``header(key)`` names a field in ``lang``."""
     t = d.ticket
@@ -67,6 +67,8 @@ def details_page(d: Details, lang: str, wf: Workflow, header: Any,
         lines = wrap_lines(_one(v), None if cells is None else max(cells - label, 20))
         out.append(k + ":" + " " * (label - width(k) - 1) + lines[0])
         out += [" " * label + line for line in lines[1:]]
+    if sla is not None:
+        out += sla_lines(sla, header)
     if t.description:
         out += ["", header("description") + ":", *wrap_lines(t.description, cells, "  ")]
     if d.attachments:
@@ -88,6 +90,29 @@ def details_page(d: Details, lang: str, wf: Workflow, header: Any,
                                         history_detail(e, lang, wf)) if p)
             out += wrap_lines(f"{local(e.at)}  {who}  {what}", cells, "  ")
     return safe("\n".join(out) + "\n")
+
+
+def sla_lines(sla: dict[str, Any], header: Any) -> list[str]:
+    """The service-level section of ``show``'s page."""
+    out = ["", f"{header('sla')}: {header('policy').lower()} {sla['policy']}"
+           + (f" ({sla['calendar']})" if sla.get("calendar") else "")]
+    for name, label in (("first_response", header("first_response")),
+                        ("next_reply", header("next_reply")),
+                        ("resolution", header("resolution_target"))):
+        target = sla.get(name)
+        if target is None:
+            continue
+        parts = []
+        if target["due_at"]:
+            parts.append(f"{header('due').lower()} {local(target['due_at'])}")
+        if target["met_at"]:
+            parts.append(f"{header('met')} {local(target['met_at'])}")
+        if target["paused"]:
+            parts.append(header("paused"))
+        if target["breached"]:
+            parts.append(header("breached"))
+        out.append(f"  {label}: {', '.join(parts) or '-'}")
+    return out
 
 
 def _one(value: object) -> str:

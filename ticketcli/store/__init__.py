@@ -11,11 +11,16 @@ concern over it, each in its own module:
 - ``store.stale`` (:mod:`.stale`): close-stale's selections and batch moves;
 - ``store.mail`` (:mod:`.outbox`): the outbox, inbound Message-IDs, templates;
 - ``store.health`` (:mod:`.health`): what ``doctor`` asks;
+- ``store.sla`` (:mod:`.sla`): the service-level clocks kept per ticket;
+- ``store.reports`` (:mod:`.reports`): what ``report`` counts;
 
 and, used by their own commands only, :mod:`.migrations` (the schema) and
 :mod:`.bulk` (import and export). Code above the store never writes SQL.
 
-Subscribers (:attr:`Store.subscribers`) receive each transaction's change set
+At every commit the store writes the change set's history rows and then, when
+the workflow has service-level policies, the clocks of the tickets it touched
+(``sla_clocks``, an index of the history kept in the same transaction, whoever
+made the change). Subscribers (:attr:`Store.subscribers`) receive each transaction's change set
 once, at commit, inside the transaction: the outbox is one (the context adds it).
 """
 
@@ -49,6 +54,8 @@ if TYPE_CHECKING:
     from .health import HealthSQL
     from .listing import ListingSQL
     from .outbox import MailSQL
+    from .reports import ReportSQL
+    from .sla import SlaSQL
     from .stale import StaleSQL
 
     # A subscriber gets the store (inside the transaction) and the change set.
@@ -69,6 +76,8 @@ class Store:
         self._stale: StaleSQL | None = None
         self._mail: MailSQL | None = None
         self._health: HealthSQL | None = None
+        self._sla: SlaSQL | None = None
+        self._reports: ReportSQL | None = None
         db.on_commit = self._publish
 
     @classmethod
@@ -120,6 +129,22 @@ class Store:
             self._health = HealthSQL(self.db)
         return self._health
 
+    @property
+    def sla(self) -> SlaSQL:
+        if self._sla is None:
+            from .sla import SlaSQL
+
+            self._sla = SlaSQL(self.db)
+        return self._sla
+
+    @property
+    def reports(self) -> ReportSQL:
+        if self._reports is None:
+            from .reports import ReportSQL
+
+            self._reports = ReportSQL(self.db)
+        return self._reports
+
     # -- transactions and change sets -------------------------------------------------
 
     def write(self) -> AbstractContextManager[None]:
@@ -143,8 +168,23 @@ class Store:
     def _publish(self, events: Sequence[Event]) -> None:
         """At commit: write the history rows, then hand the change set to each subscriber."""
         changes = ChangeSet(tuple(self.tickets.add_history_many(events)))
+        self._keep_clocks(changes)
         for subscriber in self.subscribers:
             subscriber(self, changes)
+
+    def _keep_clocks(self, changes: ChangeSet) -> None:
+        """The service-level clocks of the tickets a change set touched, rewritten
+        from their rows now that its history is written (nothing without policies)."""
+        if self.db._workflow is None and not self.db.has_workflow():
+            return
+        wf = self.workflow()
+        if not wf.sla:
+            return
+        from .sla import STILL
+
+        ids = [ev.ticket_id for ev in changes.events if ev.event not in STILL]
+        if ids:
+            self.sla.refresh(wf, ids)
 
     # -- the stored workflow and desk settings -------------------------------------------
 

@@ -343,7 +343,7 @@ class Database:
     def set_workflow(self, wf: Workflow) -> None:
         from ..jsontext import dumps
 
-        self.set_meta("workflow", dumps(wf.to_dict()))
+        self.set_meta("workflow", dumps(wf.to_dict(stored=True)))
         self._workflow = wf
 
 

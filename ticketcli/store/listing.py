@@ -25,6 +25,12 @@ class ListingSQL:
 
     TICKET_COLUMNS = TicketSQL.TICKET_COLUMNS
     TICKET_FROM = TicketSQL.TICKET_FROM
+    # Tickets with clocks, walked from their clocks (s) first: an --sla filter reads
+    # the rows of sla_clocks newest first, or by due time through its index.
+    SLA_FROM = TicketSQL.TICKET_FROM.replace(
+        " FROM tickets t ", " FROM sla_clocks s CROSS JOIN tickets t ON t.id = s.ticket_id ", 1)
+    # Every ticket, with its clocks if it has any (--sort due, after those with a due).
+    WITH_SLA_FROM = TicketSQL.TICKET_FROM + "LEFT JOIN sla_clocks s ON s.ticket_id = t.id "
     ticket_from_row = staticmethod(TicketSQL.ticket_from_row)
     visibility = staticmethod(TicketSQL.visibility)
 
@@ -86,6 +92,10 @@ class ListingSQL:
                 )
                 params.extend([*statuses, cutoff])
             where.append("(" + (" OR ".join(rules) or "0") + ")")
+        if q.sla is not None:
+            cond, sla_params = self._sla_condition(q)
+            where.append(cond)
+            params += sla_params
         if q.search is not None:
             cond, sparams = self._search_condition(q.search, q.viewer, literal)
             where.append(cond)
@@ -105,7 +115,8 @@ class ListingSQL:
         """The first page of a search in the default order (newest first), read from the
         full-text indexes in id order so that a common word costs no more than a rare
         one. None when the query is not of that shape."""
-        if not q.search or q.sort != "id" or not q.descending or not q.limit:
+        if (not q.search or q.sort != "id" or not q.descending or not q.limit
+                or q.sla is not None):
             return None
         words = text_words(q.search)
         if not words:
@@ -141,6 +152,98 @@ class ListingSQL:
         more = len(rows) > q.limit
         return [self.ticket_from_row(r) for r in rows[: q.limit]], more
 
+    @staticmethod
+    def _sla_condition(q: TicketQuery) -> tuple[str, list[Any]]:
+        """``--sla``'s condition on the clocks ``s`` as of ``q.sla_now``."""
+        now = q.sla_now or ""
+        if q.sla == "breached":
+            return "s.breach_at <= ?", [now]
+        if q.sla == "at-risk":
+            return "s.breach_at > ? AND s.warn_at <= ?", [now, now]
+        return ("(s.breach_at IS NULL OR s.breach_at > ?) "
+                "AND (s.warn_at IS NULL OR s.warn_at > ?)", [now, now])
+
+    # Clocks taken from their table a chunk at a time, in a page's order (without a
+    # limit; with one, the first chunk is the page).
+    WALK = 256
+
+    def _walk(self, q: TicketQuery, literal: bool, picks: str, picks_params: list[Any],
+              start: list[Any], want: int | None, found: list[Any], *,
+              page_first: bool = False) -> None:
+        """Add to ``found`` the rows of the tickets ``picks`` names, in its order, that
+        match ``q``, until ``want`` rows. ``picks`` selects the walk's key columns,
+        the ticket id last, from the clocks ``s``, after the key given by its last
+        parameters (``start`` first, then the last row's) and with ``LIMIT ?``. The
+        clocks are read through their own index and the tickets by id, a chunk at a
+        time: SQLite never plans a join between the two tables, whose plan could read
+        every ticket (a Bloom filter over them) for a page of twenty."""
+        where, params = self._where(q, literal)
+        after = start
+        # ``page_first``: the first chunk is what the page still needs (most of a walk
+        # by due time matches, and each ticket read is a page of the file read at a
+        # million tickets), the next ones twice as many each.
+        size = max(want - len(found), 8) if page_first and want else self.WALK
+        while want is None or len(found) < want:
+            chunk = self.conn.execute(picks, [*picks_params, *after, size]).fetchall()
+            if not chunk:
+                return
+            ids = [int(r[-1]) for r in chunk]
+            after = list(chunk[-1])
+            rows = {int(r[0]): r for r in self.db.select_in(
+                "SELECT " + self.TICKET_COLUMNS + self.WITH_SLA_FROM + "WHERE t.id IN", ids,
+                " AND " + where, params)}
+            found += [rows[i] for i in ids if i in rows]
+            if len(chunk) < size:
+                return
+            size = min(2 * size, 4 * self.WALK)
+
+    def _list_with_clocks(self, q: TicketQuery, literal: bool) -> tuple[list[Ticket], bool]:
+        """``--sla`` newest first, and ``--sort due``: walks of the clocks' indexes."""
+        want = min(q.limit, 2**62) + 1 if q.limit else None
+        found: list[Any] = []
+        cond, cparams = self._sla_condition(q) if q.sla is not None else ("1", [])
+        if q.sort == "due":
+            # By due time (ties by id), then those without one, newest first.
+            if q.descending:
+                op, direction, start = "<", "DESC", ["~", 2**62]
+            else:
+                op, direction, start = ">", "ASC", ["", 0]
+            self._walk(q, literal,
+                       "SELECT s.due_at, s.ticket_id FROM sla_clocks s "  # noqa: S608
+                       "WHERE s.due_at IS NOT NULL AND " + cond
+                       + f" AND (s.due_at, s.ticket_id) {op} (?, ?) "
+                       f"ORDER BY s.due_at {direction}, s.ticket_id {direction} LIMIT ?",
+                       cparams, start, want, found, page_first=True)
+            if want is None or len(found) < want:
+                self._rest_without_due(q, literal, want, found)
+        else:
+            self._walk(q, literal,
+                       "SELECT s.ticket_id FROM sla_clocks s WHERE " + cond  # noqa: S608
+                       + " AND s.ticket_id < ? ORDER BY s.ticket_id DESC LIMIT ?",
+                       cparams, [2**62], want, found)
+        limit = q.limit or None
+        more = bool(q.limit) and len(found) > (q.limit or 0)
+        return [self.ticket_from_row(r) for r in found[:limit]], more
+
+    def _rest_without_due(self, q: TicketQuery, literal: bool, want: int | None,
+                          found: list[Any]) -> None:
+        """``--sort due`` after the tickets with a due time: the others, newest first."""
+        if q.sla is not None:
+            cond, cparams = self._sla_condition(q)
+            self._walk(q, literal,
+                       "SELECT s.ticket_id FROM sla_clocks s WHERE s.due_at IS NULL AND "  # noqa: S608
+                       + cond + " AND s.ticket_id < ? ORDER BY s.ticket_id DESC LIMIT ?",
+                       cparams, [2**62], want, found)
+            return
+        where, params = self._where(q, literal)
+        sql = ("SELECT " + self.TICKET_COLUMNS + self.TICKET_FROM + "WHERE " + where  # noqa: S608
+               + " AND NOT EXISTS (SELECT 1 FROM sla_clocks s WHERE s.ticket_id = t.id "
+               "AND s.due_at IS NOT NULL) ORDER BY t.id DESC")
+        if want is not None:
+            sql += " LIMIT ?"
+            params = [*params, want - len(found)]
+        found += self.conn.execute(sql, params).fetchall()
+
     def _list_in_groups(self, q: TicketQuery, literal: bool) -> tuple[list[Ticket], bool]:
         """A page sorted by status or priority in the workflow's order: one indexed
         query per value, in that order, until the page is full (no sort over every
@@ -149,7 +252,8 @@ class ListingSQL:
         column = SORT_KEYS[q.sort]
         values = list(q.order[q.sort])
         direction = "DESC" if q.descending else "ASC"
-        select = "SELECT " + self.TICKET_COLUMNS + self.TICKET_FROM + "WHERE " + where
+        source = self.TICKET_FROM if q.sla is None else self.SLA_FROM
+        select = "SELECT " + self.TICKET_COLUMNS + source + "WHERE " + where
         groups: list[tuple[str, list[Any]]] = [(f" AND {column} = ?", [v]) for v in values]
         if q.descending:
             groups.reverse()
@@ -205,10 +309,17 @@ class ListingSQL:
         return " ".join(quoted[:-1] + [quoted[-1] + "*"])
 
     def _list(self, q: TicketQuery, literal: bool) -> tuple[list[Ticket], bool]:
+        if q.sort == "due" or (q.sla is not None and q.sort == "id" and q.descending):
+            return self._list_with_clocks(q, literal)
         if q.sort in ("status", "priority") and q.sort in q.order and q.limit:
             return self._list_in_groups(q, literal)
         where, params = self._where(q, literal)
         key = SORT_KEYS[q.sort]
+        source = self.TICKET_FROM
+        if q.sla is not None:
+            source = self.SLA_FROM
+            if q.sort == "id":
+                key = "s.ticket_id"
         if q.sort in q.order:
             # Follow the workflow's order: CASE over its keys, as parameters.
             values = list(q.order[q.sort])
@@ -220,7 +331,7 @@ class ListingSQL:
             order_params = []
         direction = "DESC" if q.descending else "ASC"
         sql = (
-            "SELECT " + self.TICKET_COLUMNS + self.TICKET_FROM + "WHERE " + where
+            "SELECT " + self.TICKET_COLUMNS + source + "WHERE " + where
             + f" ORDER BY {key} {direction}"
             + ("" if q.sort == "id" else f", t.id {direction}")
         )
@@ -250,11 +361,14 @@ class ListingSQL:
                 "SELECT coalesce(sum(n), 0) FROM ticket_counts WHERE " + where,  # noqa: S608
                 list(q.statuses)))
         where, params = self._where(q, literal)
-        sql = "SELECT count(*) FROM tickets t WHERE " + where  # noqa: S608 (fixed fragments)
+        source = ("FROM tickets t" if q.sla is None
+                  else "FROM sla_clocks s CROSS JOIN tickets t ON t.id = s.ticket_id")
+        sql = f"SELECT count(*) {source} WHERE " + where  # noqa: S608 (fixed fragments)
         return int(self.db.one(sql, params))
 
     # TicketQuery fields that do not narrow which tickets match.
-    _NOT_FILTERS = frozenset({"statuses", "sort", "descending", "limit", "viewer", "order"})
+    _NOT_FILTERS = frozenset({"statuses", "sort", "descending", "limit", "viewer", "order",
+                              "sla_now"})
 
     @classmethod
     def _whole_statuses(cls, q: TicketQuery) -> bool:

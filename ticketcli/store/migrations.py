@@ -402,6 +402,21 @@ def m007_notify_prefs(db: Any) -> None:
                "enabled)")
 
 
+def m008_service_levels(db: Any) -> None:
+    """Service-level clocks, one row per ticket under a policy (see store/sla.py):
+    its clocks as JSON and the times lists and ``sla check`` look up by index.
+    Workflows stored before have no policies, so no ticket has clocks yet."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS sla_clocks (ticket_id INTEGER PRIMARY KEY "
+        "REFERENCES tickets(id), state TEXT NOT NULL, due_at TEXT, warn_at TEXT, "
+        "breach_at TEXT, check_at TEXT)"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS idx_sla_clocks_due ON sla_clocks(due_at) "
+               "WHERE due_at IS NOT NULL")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_sla_clocks_check ON sla_clocks(check_at, "
+               "ticket_id) WHERE check_at IS NOT NULL")
+
+
 def m009_mail_trust(db: Any) -> None:
     """Mail that can be trusted.
 
@@ -450,7 +465,8 @@ def m009_mail_trust(db: Any) -> None:
 
 MIGRATIONS: list[Callable[[Any], None]] = [m001_initial, m002_outbox, m003_scale,
                                            m004_ticket_counts, m005_list_scale, m006_team,
-                                           m007_notify_prefs, m009_mail_trust]
+                                           m007_notify_prefs, m008_service_levels,
+                                           m009_mail_trust]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -123,6 +123,9 @@ class TicketQuery(Record):
     # (statuses, clock, cutoff) triples: tickets a stale rule would act on.
     stale: Sequence[tuple[Sequence[str], str, str]] | None = None
     search: str | None = None
+    # Service levels: breached, at-risk or ok as of sla_now (tickets with clocks only).
+    sla: str | None = None
+    sla_now: str | None = None
     sort: str = "id"
     descending: bool = True
     limit: int | None = None
@@ -144,6 +147,7 @@ SORT_KEYS = {
     "status": "t.status",
     "phase": "t.phase",
     "priority": "t.priority",
+    "due": "s.due_at",
 }
 
 

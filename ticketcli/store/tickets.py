@@ -301,7 +301,8 @@ class TicketSQL:
             "SELECT h.id, h.at, u.email, h.event, h.from_status, h.to_status, h.detail, v.email "
             "FROM history h LEFT JOIN users u ON u.id = h.actor_id "
             "LEFT JOIN users v ON v.id = h.via_id WHERE h.ticket_id = ? "
-            + ("" if internal else "AND h.event <> 'note' AND coalesce("
+            + ("" if internal else "AND h.event NOT IN ('note', 'sla_warning', 'sla_breached') "
+               "AND coalesce("
                "json_extract(h.detail, '$.internal'), 0) = 0 ")
             + "ORDER BY h.id",
             (ticket_id,),

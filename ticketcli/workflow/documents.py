@@ -8,6 +8,9 @@ from typing import Any
 
 from ..errors import ConfigError, UsageError
 from .model import (
+    COUNTRY_YEARS,
+    DAYS,
+    DEFAULT_PAUSE,
     LANGUAGES,
     PHASES,
     PRESETS,
@@ -15,12 +18,16 @@ from .model import (
     SHARING,
     SIDES,
     SINCE,
+    TARGETS,
+    Calendar,
     Move,
     ReplyRule,
+    SlaPolicy,
     StaleRule,
     Status,
     Workflow,
     parse_duration,
+    parse_hm,
     priority_labels_for,
 )
 
@@ -116,7 +123,7 @@ def _build(data: dict[str, Any]) -> tuple[Workflow | None, list[str]]:
         "name", "description", "initial", "priorities", "default_priority", "resolutions",
         "resolution_required",
         "sharing", "allow_unregistered", "statuses", "moves", "replies", "stale",
-        "priority_labels",
+        "priority_labels", "calendars", "sla",
     }
     for key in data:
         if key not in known_top:
@@ -252,6 +259,9 @@ def _build(data: dict[str, Any]) -> tuple[Workflow | None, list[str]]:
         c.add("allow_unregistered", "must be true or false")
         allow_unregistered = True
 
+    calendars = _calendars(c, data.get("calendars", {}))
+    policies = _policies(c, data, calendars, priorities, statuses)
+
     wf = Workflow(
         name=name,
         description=description,
@@ -267,6 +277,8 @@ def _build(data: dict[str, Any]) -> tuple[Workflow | None, list[str]]:
         sharing=str(sharing),
         allow_unregistered=allow_unregistered,
         priority_labels=priority_labels,
+        calendars=calendars,
+        sla=policies,
     )
     return wf, c.problems
 
@@ -294,6 +306,195 @@ def _priority_labels(c: _Checker, raw: object,
                 c.add(f"{where}.{lang}", f"unknown language (use {', '.join(LANGUAGES)})")
         given[key] = {str(k): str(v) for k, v in labels.items() if k in LANGUAGES}
     return priority_labels_for(priorities, given)
+
+
+_HM = re.compile(r"^([01][0-9]|2[0-4]):([0-5][0-9])-([01][0-9]|2[0-4]):([0-5][0-9])$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _zone_problem(name: str) -> str | None:
+    """Why ``name`` is not a time zone this machine (or the tzdata package) knows."""
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return f"unknown time zone {name!r} (an IANA name such as Europe/Rome)"
+    return None
+
+
+def _country_days(c: _Checker, where: str, country: str) -> str:
+    """The country's public holidays over COUNTRY_YEARS, comma-separated."""
+    try:
+        import holidays
+    except ImportError:
+        c.add(where, "needs the holidays package (pip install holidays)")
+        return ""
+    try:
+        found = holidays.country_holidays(country, years=range(COUNTRY_YEARS[0],
+                                                                COUNTRY_YEARS[1] + 1))
+    except (NotImplementedError, KeyError, ValueError):
+        c.add(where, f"unknown country {country!r} (an ISO 3166 code such as IT or US)")
+        return ""
+    return ",".join(sorted(d.isoformat() for d in found))
+
+
+def _calendars(c: _Checker, raw: object) -> dict[str, Calendar]:
+    if not isinstance(raw, dict):
+        c.add("calendars", "must be a table of calendars")
+        return {}
+    found: dict[str, Calendar] = {}
+    for name, spec in raw.items():
+        where = f"calendars.{name}"
+        if not _KEY.match(name):
+            c.add(where, "calendar names are lower-case letters, digits and underscores")
+        if not isinstance(spec, dict):
+            c.add(where, "must be a table")
+            continue
+        _only(c, where, spec, ("timezone", "hours", "holidays", "holidays_country"))
+        zone = spec.get("timezone")
+        if not isinstance(zone, str) or not zone:
+            c.add(f"{where}.timezone", "must name an IANA time zone such as Europe/Rome")
+            zone = "UTC"
+        else:
+            problem = _zone_problem(zone)
+            if problem:
+                c.add(f"{where}.timezone", problem)
+        hours: list[tuple[tuple[int, int], ...]] = []
+        raw_hours = spec.get("hours", {})
+        if not isinstance(raw_hours, dict):
+            c.add(f"{where}.hours", "must be a table of day = [ranges]")
+            raw_hours = {}
+        for day in raw_hours:
+            if day not in DAYS:
+                c.add(f"{where}.hours.{day}", f"unknown day (use {', '.join(DAYS)})")
+        for day in DAYS:
+            ranges: list[tuple[int, int]] = []
+            for text in _str_list(c, f"{where}.hours.{day}", raw_hours.get(day, [])):
+                m = _HM.match(text.strip())
+                if not m:
+                    c.add(f"{where}.hours.{day}", f"malformed range {text!r} (use HH:MM-HH:MM)")
+                    continue
+                h1, m1, h2, m2 = (int(g) for g in m.groups())
+                start, end = h1 * 60 + m1, h2 * 60 + m2
+                if start >= end or end > 24 * 60:
+                    c.add(f"{where}.hours.{day}",
+                          f"range {text!r} must end after it starts, by 24:00")
+                    continue
+                ranges.append((start, end))
+            ranges.sort()
+            for (a1, b1), (a2, b2) in zip(ranges, ranges[1:], strict=False):
+                if a2 < b1:
+                    c.add(f"{where}.hours.{day}", "ranges overlap: "
+                          f"{a1 // 60:02d}:{a1 % 60:02d}-{b1 // 60:02d}:{b1 % 60:02d} and "
+                          f"{a2 // 60:02d}:{a2 % 60:02d}-{b2 // 60:02d}:{b2 % 60:02d}")
+            hours.append(tuple(ranges))
+        if not any(hours):
+            c.add(f"{where}.hours", "the calendar is never open: give some day a range")
+        days = _str_list(c, f"{where}.holidays", spec.get("holidays", []))
+        for d in days:
+            if not _DATE.match(d) or not _valid_date(d):
+                c.add(f"{where}.holidays", f"{d!r} is not a date (use YYYY-MM-DD)")
+        country = spec.get("holidays_country")
+        country_days = ""
+        if country is not None:
+            if not isinstance(country, str) or not country:
+                c.add(f"{where}.holidays_country", "must be a country code such as IT")
+                country = None
+            else:
+                country_days = _country_days(c, f"{where}.holidays_country", country)
+        found[name] = Calendar(name, zone, tuple(hours), tuple(sorted(set(days))), country,
+                               country_days)
+    return found
+
+
+def _valid_date(text: str) -> bool:
+    from datetime import date
+
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _policies(c: _Checker, data: dict[str, Any], calendars: dict[str, Calendar],
+              priorities: list[str], statuses: dict[str, Status]) -> tuple[SlaPolicy, ...]:
+    found: list[SlaPolicy] = []
+    names: set[str] = set()
+    pausable = [p for p in PHASES if p not in ("solved", "closed", "cancelled")]
+    for where, spec in _tables(c, data, "sla"):
+        _only(c, where, spec, ("name", "priorities", "categories", "calendar", *TARGETS,
+                               "warn_before", "pause", "on_breach"))
+        name = spec.get("name")
+        if not isinstance(name, str) or not name.strip():
+            c.add(f"{where}.name", "must be a non-empty string")
+            name = where
+        elif name in names:
+            c.add(f"{where}.name", f"another policy is called {name!r}")
+        names.add(name)
+        prios = _str_list(c, f"{where}.priorities", spec.get("priorities", []))
+        if not prios:
+            c.add(f"{where}.priorities", "must name at least one priority")
+        for p in prios:
+            if p not in priorities:
+                c.add(f"{where}.priorities", f"unknown priority {p!r}; the workflow has: "
+                      + ", ".join(priorities))
+        cats = _str_list(c, f"{where}.categories", spec.get("categories", []))
+        cal = spec.get("calendar")
+        if cal is not None and (not isinstance(cal, str) or cal not in calendars):
+            c.add(f"{where}.calendar", f"unknown calendar {cal!r}"
+                  + ("; the workflow has: " + ", ".join(calendars) if calendars
+                     else "; define it under [calendars.NAME]"))
+            cal = None
+        targets: list[int | None] = []
+        for target in TARGETS:
+            if target not in spec:
+                targets.append(None)
+                continue
+            try:
+                seconds = parse_hm(spec[target])
+            except ValueError as e:
+                c.add(f"{where}.{target}", str(e))
+                targets.append(None)
+                continue
+            if seconds <= 0:
+                c.add(f"{where}.{target}", "must be longer than zero")
+            targets.append(seconds)
+        if all(t is None for t in targets) and not any(t in spec for t in TARGETS):
+            c.add(where, "needs a target: first_response, next_reply or resolution")
+        warn = 0
+        if "warn_before" in spec:
+            try:
+                warn = parse_hm(spec["warn_before"])
+            except ValueError as e:
+                c.add(f"{where}.warn_before", str(e))
+            if any(t is not None and warn >= t > 0 for t in targets):
+                c.add(f"{where}.warn_before", "must be shorter than every target")
+        pause = _str_list(c, f"{where}.pause", spec.get("pause", list(DEFAULT_PAUSE)))
+        for p in pause:
+            if p not in pausable:
+                c.add(f"{where}.pause", f"{p!r} is not a phase the clock can pause in "
+                      f"(choose from {', '.join(pausable)})")
+        breach = spec.get("on_breach", {})
+        status = priority = None
+        if not isinstance(breach, dict):
+            c.add(f"{where}.on_breach", "must be a table such as { status = \"escalated\" }")
+            breach = {}
+        _only(c, f"{where}.on_breach", breach, ("status", "priority"))
+        if "status" in breach:
+            status = breach["status"]
+            if not isinstance(status, str) or status not in statuses:
+                c.add(f"{where}.on_breach.status", "must name one of the statuses")
+                status = None
+        if "priority" in breach:
+            priority = breach["priority"]
+            if not isinstance(priority, str) or priority not in priorities:
+                c.add(f"{where}.on_breach.priority", "must name one of the priorities")
+                priority = None
+        found.append(SlaPolicy(str(name), tuple(prios), tuple(cats), cal, targets[0],
+                               targets[1], targets[2], warn, tuple(pause), status, priority))
+    return tuple(found)
 
 
 def load_preset(name: str) -> Workflow:

@@ -168,6 +168,87 @@ class StaleRule(Record):
     remind_after: int | None = None
 
 
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+TARGETS = ("first_response", "next_reply", "resolution")
+DEFAULT_PAUSE = ("pending", "hold")
+# Years of a country's public holidays worked out when a workflow is stored, so that
+# commands never import the holidays package (a time outside them asks it then).
+COUNTRY_YEARS = (2000, 2060)
+
+
+def parse_hm(value: object) -> int:
+    """Seconds from an SLA duration: ``"90m"``, ``"1h30m"``, ``"24h"`` (hours and
+    minutes only)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"not a duration: {value!r} (use e.g. 90m, 1h30m, 24h)")
+    text = value.strip()
+    seconds, number, units = 0, "", ""
+    for ch in text:
+        if ch.isascii() and ch.isdigit():
+            number += ch
+        elif ch in "hm" and number and ch not in units and not (ch == "h" and "m" in units):
+            seconds += int(number) * (3600 if ch == "h" else 60)
+            units += ch
+            number = ""
+        else:
+            raise ValueError(f"not a duration: {value!r} (use e.g. 90m, 1h30m, 24h)")
+    if number or not units:
+        raise ValueError(f"not a duration: {value!r} (use e.g. 90m, 1h30m, 24h)")
+    if seconds > MAX_DURATION:
+        raise ValueError(f"duration too long: {value!r}")
+    return seconds
+
+
+def format_hm(seconds: int) -> str:
+    hours, minutes = divmod(seconds // 60, 60)
+    if hours and minutes:
+        return f"{hours}h{minutes}m"
+    return f"{hours}h" if hours else f"{minutes}m"
+
+
+def format_range(start: int, end: int) -> str:
+    """``"09:00-13:00"`` from minutes after midnight."""
+    return f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}"
+
+
+class Calendar(Record):
+    """Business hours: a time zone, opening ranges per weekday (minutes after local
+    midnight, ``hours[0]`` is Monday), holidays (local dates)."""
+
+    name: str
+    timezone: str
+    hours: tuple[tuple[tuple[int, int], ...], ...]
+    holidays: tuple[str, ...] = ()
+    country: str | None = None
+    # The country's holidays over COUNTRY_YEARS, comma-separated dates (worked out
+    # when the workflow is stored; read only when a calendar is used).
+    country_days: str = ""
+
+
+class SlaPolicy(Record):
+    """A service-level policy: which tickets, which calendar, which targets (seconds)."""
+
+    name: str
+    priorities: tuple[str, ...]
+    categories: tuple[str, ...] = ()
+    calendar: str | None = None
+    first_response: int | None = None
+    next_reply: int | None = None
+    resolution: int | None = None
+    warn_before: int = 0
+    pause: tuple[str, ...] = DEFAULT_PAUSE
+    on_breach_status: str | None = None
+    on_breach_priority: str | None = None
+
+    def target(self, name: str) -> int | None:
+        value: int | None = getattr(self, name)
+        return value
+
+    def matches(self, priority: str, category: str | None) -> bool:
+        return priority in self.priorities and (
+            not self.categories or category in self.categories)
+
+
 class Workflow(Record):
     name: str
     description: str
@@ -185,6 +266,8 @@ class Workflow(Record):
     allow_unregistered: bool = True
     # Each priority's labels by language (see priority_labels_for).
     priority_labels: dict[str, dict[str, str]] = {}  # noqa: RUF012 (never mutated)
+    calendars: dict[str, Calendar] = {}  # noqa: RUF012 (never mutated)
+    sla: tuple[SlaPolicy, ...] = ()
 
     # -- questions ---------------------------------------------------------
 
@@ -309,6 +392,13 @@ class Workflow(Record):
             raise UsageError(msg("--resolution needs some text"))
         return clean
 
+    def policy_for(self, priority: str, category: str | None) -> SlaPolicy | None:
+        """The first service-level policy (in file order) that covers a ticket."""
+        for policy in self.sla:
+            if policy.matches(priority, category):
+                return policy
+        return None
+
     def with_stale_after(self, seconds: int) -> Workflow:
         """A copy whose stale rules all wait ``seconds`` (reminders keep their lead)."""
         if not self.stale:
@@ -328,7 +418,9 @@ class Workflow(Record):
 
     # -- serialisation -----------------------------------------------------
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, stored: bool = False) -> dict[str, Any]:
+        """The workflow as a document (TOML or JSON); ``stored`` adds what the
+        database keeps beside it (a calendar's country holidays, worked out)."""
         data: dict[str, Any] = {
             "name": self.name,
             "description": self.description,
@@ -368,7 +460,67 @@ class Workflow(Record):
             if r.remind_after is not None:
                 rule["remind_after"] = format_duration(r.remind_after)
             data["stale"].append(rule)
+        if self.calendars:
+            data["calendars"] = {name: _calendar_dict(cal, stored)
+                                 for name, cal in self.calendars.items()}
+        if self.sla:
+            data["sla"] = [_policy_dict(p) for p in self.sla]
         return data
+
+
+def _calendar_dict(cal: Calendar, stored: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"timezone": cal.timezone}
+    if cal.holidays:
+        out["holidays"] = list(cal.holidays)
+    if cal.country:
+        out["holidays_country"] = cal.country
+    if stored and cal.country_days:
+        out["country_days"] = cal.country_days
+    out["hours"] = {DAYS[i]: [format_range(a, b) for a, b in ranges]
+                    for i, ranges in enumerate(cal.hours) if ranges}
+    return out
+
+
+def _policy_dict(p: SlaPolicy) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": p.name, "priorities": list(p.priorities)}
+    if p.categories:
+        out["categories"] = list(p.categories)
+    if p.calendar:
+        out["calendar"] = p.calendar
+    for target in TARGETS:
+        value = p.target(target)
+        if value is not None:
+            out[target] = format_hm(value)
+    out["warn_before"] = format_hm(p.warn_before)
+    out["pause"] = list(p.pause)
+    breach = {k: v for k, v in (("status", p.on_breach_status),
+                                ("priority", p.on_breach_priority)) if v}
+    if breach:
+        out["on_breach"] = breach
+    return out
+
+
+def _range(text: str) -> tuple[int, int]:
+    start, _, end = text.partition("-")
+    return (int(start[:2]) * 60 + int(start[3:5]), int(end[:2]) * 60 + int(end[3:5]))
+
+
+def calendar_from_stored(name: str, c: dict[str, Any]) -> Calendar:
+    hours = c.get("hours", {})
+    return Calendar(
+        name, c["timezone"],
+        tuple(tuple(_range(r) for r in hours.get(day, ())) for day in DAYS),
+        tuple(c.get("holidays", ())), c.get("holidays_country"), c.get("country_days", ""))
+
+
+def policy_from_stored(p: dict[str, Any]) -> SlaPolicy:
+    breach = p.get("on_breach", {})
+    first, following, resolution = (parse_hm(p[t]) if t in p else None for t in TARGETS)
+    return SlaPolicy(
+        p["name"], tuple(p["priorities"]), tuple(p.get("categories", ())), p.get("calendar"),
+        first, following, resolution,
+        parse_hm(p["warn_before"]) if "warn_before" in p else 0,
+        tuple(p.get("pause", DEFAULT_PAUSE)), breach.get("status"), breach.get("priority"))
 
 
 def from_stored(data: dict[str, Any]) -> Workflow:
@@ -401,4 +553,8 @@ def from_stored(data: dict[str, Any]) -> Workflow:
         # Workflows stored before priorities had labels take the presets' labels.
         priority_labels=priority_labels_for(tuple(data["priorities"]),
                                             data.get("priority_labels")),
+        # Absent from workflows stored before service levels existed.
+        calendars={name: calendar_from_stored(name, c)
+                   for name, c in data.get("calendars", {}).items()},
+        sla=tuple(policy_from_stored(p) for p in data.get("sla", ())),
     )

@@ -256,8 +256,35 @@ class _Importer:
                 ]
         self.s.insert(tickets=tickets, comments=comments, participants=participants,
                       attachments=attachments, history=history)
+        if self.wf.sla:
+            self._clocks(batch, ids)
         self.report.tickets += len(tickets)
         self.report.comments += len(comments)
+
+    def _clocks(self, batch: list[TicketIn], ids: dict[int, int]) -> None:
+        """The service-level clocks of a batch, from the records' own times."""
+        from ...store.sla import compute, row
+
+        wf, person = self.wf, self.people
+        phases = {k: st.phase for k, st in wf.statuses.items()}
+        rows = []
+        for t in batch:
+            tid = ids.get(t.line)
+            if tid is None or wf.policy_for(t.priority, t.category) is None:
+                continue
+            history = [
+                (at, event, dst, json.loads(detail).get("target")
+                 if detail and event.startswith("sla_") else None)
+                for at, _who, event, _src, dst, detail, _via in t.history or ()
+            ]
+            replies = [(created, person[author].staff)
+                       for _given, author, _body, internal, created in t.comments
+                       if not internal]
+            found = compute(wf, t.priority, t.category, t.created_at, t.status_changed_at,
+                            t.phase, history, replies, phases)
+            if found is not None:
+                rows.append(row(tid, found))
+        self.s.store.sla.put(rows)
 
     def _children(self, t: TicketIn, tid: int, comment_ids: Iterator[int],
                   attachment_ids: Iterator[int], comments: list[CommentRow],
