@@ -26,8 +26,19 @@ VALUES = st.recursive(
 @settings(max_examples=500, deadline=None)
 @given(value=VALUES, indent=st.sampled_from([None, 2, 4]), sort_keys=st.booleans())
 def test_dumps_writes_what_json_writes(value: Any, indent: int | None, sort_keys: bool) -> None:
-    assert jsontext.dumps(value, indent=indent, sort_keys=sort_keys) == json.dumps(
-        value, ensure_ascii=False, indent=indent, sort_keys=sort_keys)
+    expected = json.dumps(value, ensure_ascii=False, indent=indent, sort_keys=sort_keys)
+    assert jsontext.encode(value, indent=indent, sort_keys=sort_keys) == expected
+    assert jsontext.dumps(value, indent=indent, sort_keys=sort_keys) == expected
+
+
+def test_many_values_go_to_json_and_read_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After OWN_LIMIT values in one process, dumps hands them to json's C encoder."""
+    monkeypatch.setattr(jsontext, "_own_calls", 0)
+    monkeypatch.setattr(jsontext, "_json_dumps", None)
+    value = {"b": [1, 2.5, None, True], "a": "\u00e8\n\"x\""}
+    texts = [jsontext.dumps(value, sort_keys=True) for _ in range(jsontext.OWN_LIMIT + 5)]
+    assert jsontext._json_dumps is json.dumps
+    assert set(texts) == {json.dumps(value, ensure_ascii=False, sort_keys=True)}
 
 
 @settings(max_examples=500, deadline=None)

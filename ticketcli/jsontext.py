@@ -88,8 +88,8 @@ def _encode(value: Any, out: list[str], indent: int | None, level: int,
     return True
 
 
-def dumps(value: Any, *, indent: int | None = None, sort_keys: bool = False) -> str:
-    """``json.dumps(value, ensure_ascii=False, indent=indent, sort_keys=sort_keys)``."""
+def encode(value: Any, *, indent: int | None = None, sort_keys: bool = False) -> str:
+    """What :func:`dumps` returns, written here rather than by ``json``."""
     out: list[str] = []
     try:
         done = _encode(value, out, indent, 0, sort_keys)
@@ -100,6 +100,27 @@ def dumps(value: Any, *, indent: int | None = None, sort_keys: bool = False) -> 
 
         return json.dumps(value, ensure_ascii=False, indent=indent, sort_keys=sort_keys)
     return "".join(out)
+
+
+# A command that writes many values (close-stale's outbox messages, an export) gains
+# more from json's C encoder than its import costs: after this many in one process,
+# dumps hands every value to json.
+OWN_LIMIT = 32
+_own_calls = 0
+_json_dumps: Callable[..., str] | None = None
+
+
+def dumps(value: Any, *, indent: int | None = None, sort_keys: bool = False) -> str:
+    """``json.dumps(value, ensure_ascii=False, indent=indent, sort_keys=sort_keys)``."""
+    global _own_calls, _json_dumps
+    if _json_dumps is None:
+        _own_calls += 1
+        if _own_calls <= OWN_LIMIT:
+            return encode(value, indent=indent, sort_keys=sort_keys)
+        import json
+
+        _json_dumps = json.dumps
+    return _json_dumps(value, ensure_ascii=False, indent=indent, sort_keys=sort_keys)
 
 
 class _Settings:
