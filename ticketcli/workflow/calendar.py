@@ -23,6 +23,7 @@ from ..errors import NeverOpen
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from datetime import tzinfo
 
     from .model import Calendar
@@ -105,17 +106,7 @@ class Hours:
         For ``seconds > 0`` it lies inside an opening range (its end included)."""
         if self.always or seconds <= 0:
             return start + max(seconds, 0)
-        ordinal = self.local_day(start)
-        closed = 0
-        while True:
-            intervals = self.day(ordinal)
-            if not intervals:
-                closed += 1
-                if closed > MAX_CLOSED_DAYS:
-                    raise NeverOpen(f"calendar {self.cal.name if self.cal else ''} is never open "
-                                    "for years; give it opening hours")
-            else:
-                closed = 0
+        for intervals in self._open_days(self.local_day(start), 1):
             for a, b in intervals:
                 if b <= start:
                     continue
@@ -124,24 +115,14 @@ class Hours:
                 if seconds <= available:
                     return begin + seconds
                 seconds -= available
-            ordinal += 1
+        raise AssertionError("unreachable: _open_days never ends")
 
     def back(self, end: int, seconds: int) -> int:
         """The moment ``seconds`` of open time before ``end`` (``between(it, end)``
         is ``seconds``): a warning ahead of a due time."""
         if self.always or seconds <= 0:
             return end - max(seconds, 0)
-        ordinal = self.local_day(end)
-        closed = 0
-        while True:
-            intervals = self.day(ordinal)
-            if not intervals:
-                closed += 1
-                if closed > MAX_CLOSED_DAYS:
-                    raise NeverOpen(f"calendar {self.cal.name if self.cal else ''} is never open "
-                                    "for years; give it opening hours")
-            else:
-                closed = 0
+        for intervals in self._open_days(self.local_day(end), -1):
             for a, b in reversed(intervals):
                 if a >= end:
                     continue
@@ -150,7 +131,20 @@ class Hours:
                 if seconds <= available:
                     return finish - seconds
                 seconds -= available
-            ordinal -= 1
+        raise AssertionError("unreachable: _open_days never ends")
+
+    def _open_days(self, ordinal: int, step: int) -> Iterator[tuple[tuple[int, int], ...]]:
+        """The opening ranges of day after day from ``ordinal`` (``step`` 1 forwards,
+        -1 backwards), without end; a calendar closed for years is an error."""
+        closed = 0
+        while True:
+            intervals = self.day(ordinal)
+            closed = 0 if intervals else closed + 1
+            if closed > MAX_CLOSED_DAYS:
+                raise NeverOpen(f"calendar {self.cal.name if self.cal else ''} is never open "
+                                "for years; give it opening hours")
+            yield intervals
+            ordinal += step
 
     def between(self, start: int, end: int) -> int:
         """Seconds of open time from ``start`` to ``end`` (0 when end is not later)."""
