@@ -400,3 +400,14 @@ def test_posix_locale_precedence(shared: tuple[Desk, dict[str, int]]) -> None:
     out = run(desk, "list", "--format", "table",
               env={"LANG": "en_US.UTF-8", "LC_MESSAGES": "it_IT.UTF-8"})
     assert "Stato" in out
+
+
+@pytest.mark.parametrize(("text", "cells"), [
+    ("Printer", 7), ("caffè già", 9), ("e\u0301", 1), ("打印机", 6), ("🔥", 2),
+    ("\u2764\ufe0f", 2), ("a\u200bb", 2), ("日本 ok", 7), ("", 0),
+])
+def test_display_width_is_what_a_terminal_draws(text: str, cells: int) -> None:
+    from ticketcli.output.table import clip, width
+
+    assert width(text) == cells
+    assert width(clip(text + "x" * 20, 5)) <= 5

@@ -89,8 +89,14 @@ def test_notify_send_with_nothing_to_send_loads_no_mail_machinery(desk: Desk,
 
 def test_a_table_on_a_terminal_loads_no_table_library(desk: Desk) -> None:
     desk.open("Printer on fire")
+    desk.open("Stampante più lenta, caffè già finito")  # Latin letters: one cell each
     loaded = _modules(["list", "--format", "table"], desk.db)
     assert not loaded & ({"tabulate", "wcwidth", "re"} - _at_start())
+
+
+def test_wide_text_in_a_table_loads_wcwidth_for_its_width(desk: Desk) -> None:
+    desk.open("打印机坏了")
+    assert "wcwidth" in _modules(["list", "--format", "table"], desk.db)
 
 
 @pytest.mark.parametrize("args", [["sla", "check"], ["show", "1"],
