@@ -104,7 +104,9 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("LANG", "en_US.UTF-8")
-    for var in (*TICKETCLI_VARS, "LC_ALL", "LC_MESSAGES"):
+    # The terminal's size comes from the test, never from whoever runs the suite
+    # (pytest-xdist's workers inherit COLUMNS=80 and LINES=24).
+    for var in (*TICKETCLI_VARS, "LC_ALL", "LC_MESSAGES", "COLUMNS", "LINES"):
         monkeypatch.delenv(var, raising=False)
     yield home
 
