@@ -42,11 +42,40 @@ SLOW_ELSEWHERE = {
 }
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--engine", choices=("sqlite", "postgresql"), default="sqlite",
+        help="the engine the desks of the tests live on: postgresql puts each in a schema "
+             "of its own in the database $TICKETCLI_TEST_PG names (tests marked "
+             "sqlite_only are skipped)")
+
+
+ENGINE = {"name": "sqlite"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    ENGINE["name"] = config.getoption("--engine")
+    if ENGINE["name"] == "postgresql" and not os.environ.get("TICKETCLI_TEST_PG"):
+        raise pytest.UsageError(
+            "--engine postgresql needs TICKETCLI_TEST_PG, a database URL: "
+            "eval \"$(python scripts/pg_sandbox.py start /tmp/ticketcli-pg)\" starts one")
+
+
+def on_postgresql() -> bool:
+    return ENGINE["name"] == "postgresql"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked ``root`` skip unless the suite runs as root (as in CI)."""
+    """Tests marked ``root`` skip unless the suite runs as root (as in CI); tests marked
+    ``sqlite_only`` skip on --engine postgresql."""
     for item in items:
         if item.nodeid in SLOW_ELSEWHERE:
             item.add_marker(pytest.mark.slow)
+        if on_postgresql():
+            marker = item.get_closest_marker("sqlite_only")
+            if marker is not None:
+                why = marker.args[0] if marker.args else "it is about the SQLite file"
+                item.add_marker(pytest.mark.skip(reason=f"SQLite only: {why}"))
     if os.geteuid() == 0:
         return
     for item in items:
@@ -83,14 +112,66 @@ def isolate_home(mp: pytest.MonkeyPatch, root: Path) -> None:
         mp.delenv(var, raising=False)
 
 
-def dump(db: Path, uri_flags: str = "") -> list[str]:
+def dump(db: Path | str, uri_flags: str = "") -> list[str]:
     """Everything in a database, to compare before and after a command."""
+    if str(db).startswith("postgresql://"):
+        return _dump_server(str(db))
     target = f"file:{db}?{uri_flags}" if uri_flags else str(db)
     con = sqlite3.connect(target, uri=bool(uri_flags))
     try:
         lines = list(con.iterdump())
         lines.append(f"user_version={con.execute('PRAGMA user_version').fetchone()[0]}")
         lines.append(f"application_id={con.execute('PRAGMA application_id').fetchone()[0]}")
+    finally:
+        con.close()
+    return lines
+
+
+def query(db: Path | str, sql: str,
+          params: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
+    """The rows of ``sql`` (SQLite's dialect, ``?`` placeholders) on a desk's database,
+    either engine: for tests that look at what was stored."""
+    if str(db).startswith("postgresql://"):
+        from ticketcli.store.postgres.adapter import connect
+
+        con, _ = connect(str(db))
+        try:
+            return con.execute(sql, params).fetchall()
+        finally:
+            con.close()
+    with closing(sqlite3.connect(db)) as lite:
+        return lite.execute(sql, params).fetchall()
+
+
+def execute(db: Path | str, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> None:
+    """``sql`` run and committed on a desk's database, either engine (a test's setup that
+    no command offers, such as an old timestamp)."""
+    if str(db).startswith("postgresql://"):
+        from ticketcli.store.postgres.adapter import connect
+
+        con, _ = connect(str(db))
+        try:
+            con.execute(sql, params)
+        finally:
+            con.close()
+        return
+    with closing(sqlite3.connect(db)) as lite, lite:
+        lite.execute(sql, params)
+
+
+def _dump_server(url: str) -> list[str]:
+    """Every row of every table in the desk's schema, in order."""
+    import psycopg2
+
+    con = psycopg2.connect(url)
+    try:
+        cur = con.cursor()
+        cur.execute("SELECT table_name FROM information_schema.tables "
+                    "WHERE table_schema = current_schema() ORDER BY 1")
+        lines: list[str] = []
+        for (table,) in cur.fetchall():
+            cur.execute(f'SELECT * FROM "{table}" ORDER BY 1')
+            lines += [f"{table}: {row!r}" for row in cur.fetchall()]
     finally:
         con.close()
     return lines
@@ -112,9 +193,10 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
 
 
 class Desk:
-    """A help desk on a real database file, driven through the CLI."""
+    """A help desk on a real database file (or, with --engine postgresql, a schema of
+    its own on the test server: ``db`` is then its URL), driven through the CLI."""
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Path | str) -> None:
         self.db = db
         self.runner = CliRunner()
 
@@ -236,12 +318,37 @@ def make_desk(tmp_path: Path, preset: str = "standard", name: str = "desk.db") -
 
     A copy of the session's template for ``preset`` when that gives the same desk as
     building it here (see :class:`DeskTemplates`); else built with the five commands."""
+    if on_postgresql():
+        return _build_desk(pg_desk_url(), preset)  # type: ignore[arg-type]
     db = tmp_path / name
     taken = any(os.path.lexists(f"{db}{suffix}") for suffix in ("", "-wal", "-shm", "-journal"))
     if taken or not tmp_path.is_dir() or not DESK_TEMPLATES.usable():
         return _build_desk(db, preset)
     DESK_TEMPLATES.copy(preset, db)
     return Desk(db)
+
+
+PG_SCHEMAS: list[str] = []
+
+
+def pg_desk_url() -> str:
+    """A new, empty schema on the test server, as the URL of a desk in it."""
+    from pgserver import new_schema_url
+
+    name = f"desk_{os.getpid()}_{secrets.token_hex(6)}"
+    PG_SCHEMAS.append(name)
+    return new_schema_url(os.environ["TICKETCLI_TEST_PG"], name)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _pg_schemas() -> Iterator[None]:
+    yield
+    if PG_SCHEMAS:
+        from pgserver import drop_schema
+
+        for name in PG_SCHEMAS:
+            drop_schema(os.environ["TICKETCLI_TEST_PG"], name)
+        PG_SCHEMAS.clear()
 
 
 @pytest.fixture

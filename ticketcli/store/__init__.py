@@ -83,13 +83,23 @@ class Store:
     @classmethod
     def open(cls, path: str | os.PathLike[str], *,
              busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Self:
-        """Open (creating and migrating if needed) the ticketcli database at ``path``."""
+        """Open (creating and migrating if needed) the ticketcli database at ``path``, a
+        file, or a PostgreSQL server's URL."""
+        if isinstance(path, str) and path.startswith(("postgresql://", "postgres://")):
+            from .postgres import PgDatabase
+
+            return cls(PgDatabase.open(path, busy_timeout=busy_timeout))
         return cls(Database.open(path, busy_timeout=busy_timeout))
 
     @classmethod
     def open_readonly(cls, path: str | os.PathLike[str]) -> Self | None:
         """A read-only view (shell completion); None when there is no usable database."""
-        db = Database.open_readonly(path)
+        if isinstance(path, str) and path.startswith(("postgresql://", "postgres://")):
+            from .postgres import PgDatabase
+
+            db: Database | None = PgDatabase.open_readonly(path)
+        else:
+            db = Database.open_readonly(path)
         return None if db is None else cls(db)
 
     def close(self) -> None:

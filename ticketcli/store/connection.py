@@ -131,6 +131,8 @@ def _no_subscribers(events: Sequence[Event]) -> None:
 class Database:
     """One SQLite connection with ticketcli's pragmas, transactions and stored workflow."""
 
+    engine = "sqlite"  # postgres.PgDatabase: "postgresql"
+
     def __init__(self, conn: sqlite3.Connection, path: PathLike) -> None:
         self.conn = conn
         self.path = os.fspath(path)

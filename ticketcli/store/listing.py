@@ -91,7 +91,7 @@ class ListingSQL:
                     f"AND t.{clock_column(clock)} <= ?)"
                 )
                 params.extend([*statuses, cutoff])
-            where.append("(" + (" OR ".join(rules) or "0") + ")")
+            where.append("(" + (" OR ".join(rules) or "1 = 0") + ")")
         if q.sla is not None:
             cond, sla_params = self._sla_condition(q)
             where.append(cond)
@@ -116,7 +116,7 @@ class ListingSQL:
         full-text indexes in id order so that a common word costs no more than a rare
         one. None when the query is not of that shape."""
         if (not q.search or q.sort != "id" or not q.descending or not q.limit
-                or q.sla is not None):
+                or q.sla is not None or self.db.engine != "sqlite"):
             return None
         words = text_words(q.search)
         if not words:
@@ -201,7 +201,7 @@ class ListingSQL:
         """``--sla`` newest first, and ``--sort due``: walks of the clocks' indexes."""
         want = min(q.limit, 2**62) + 1 if q.limit else None
         found: list[Any] = []
-        cond, cparams = self._sla_condition(q) if q.sla is not None else ("1", [])
+        cond, cparams = self._sla_condition(q) if q.sla is not None else ("1 = 1", [])
         if q.sort == "due":
             # By due time (ties by id), then those without one, newest first.
             if q.descending:
@@ -308,6 +308,16 @@ class ListingSQL:
                 return " AND ".join([*quoted[:-1], f"({terms})"])
         return " ".join(quoted[:-1] + [quoted[-1] + "*"])
 
+    @staticmethod
+    def _tsquery(words: list[str]) -> str:
+        """A PostgreSQL text query for words typed by a user (each whole, the last also a
+        prefix), folded as the desk's words are (:mod:`.postgres.schema`)."""
+        from .postgres.schema import fold
+
+        quoted = ["'" + fold(w).replace("\\", "\\\\").replace("'", "''") + "'" for w in words]
+        quoted[-1] += ":*"
+        return " & ".join(quoted)
+
     def _list(self, q: TicketQuery, literal: bool) -> tuple[list[Ticket], bool]:
         if q.sort == "due" or (q.sla is not None and q.sort == "id" and q.descending):
             return self._list_with_clocks(q, literal)
@@ -356,7 +366,7 @@ class ListingSQL:
             # Staff counting whole statuses (the default active list, --status, --phase,
             # --all): the per-status counts the triggers keep, read in the same snapshot.
             marks = ", ".join("?" * len(q.statuses))
-            where = f"status IN ({marks})" if q.statuses else "1"
+            where = f"status IN ({marks})" if q.statuses else "1 = 1"
             return int(self.db.one(
                 "SELECT coalesce(sum(n), 0) FROM ticket_counts WHERE " + where,  # noqa: S608
                 list(q.statuses)))
@@ -400,8 +410,16 @@ class ListingSQL:
                 + internal + "))",
                 [like, like, like],
             )
-        match = self._match(words)
         internal = "" if viewer is None or viewer.staff else " AND c.internal = 0"
+        if self.db.engine == "postgresql":
+            query = self._tsquery(words)
+            return (
+                "(t.words @@ to_tsquery('simple', ?) OR t.id IN "  # noqa: S608 (fixed SQL)
+                "(SELECT c.ticket_id FROM comments c WHERE c.words @@ to_tsquery('simple', ?)"
+                + internal + "))",
+                [query, query],
+            )
+        match = self._match(words)
         return (
             "(t.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?) OR t.id IN "  # noqa: S608 (fixed SQL fragments only)
             "(SELECT c.ticket_id FROM comments_fts f JOIN comments c ON c.id = f.rowid "

@@ -228,7 +228,7 @@ class MailSQL(InboundSQL):
     def messages(self, *, states: Sequence[str] = (), ticket_id: int | None = None,
                  limit: int | None = None) -> list[OutboxMessage]:
         """Outbox rows, newest first."""
-        where: list[str] = ["1"]
+        where: list[str] = ["1 = 1"]
         params: list[Any] = []
         if states:
             where.append("o.state IN (" + ", ".join("?" * len(states)) + ")")

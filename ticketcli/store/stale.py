@@ -83,6 +83,8 @@ class StaleSQL:
         holding no write lock (a passive checkpoint), so that later commits write the
         WAL from its start again instead of growing it. Skipped when another
         checkpoint is running."""
+        if self.db.engine != "sqlite":
+            return
         try:
             self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         except sqlite3.OperationalError as e:
@@ -101,7 +103,10 @@ class StaleSQL:
         A process that dies loses nothing committed. A power failure may undo the
         batches since the last checkpoint, each whole, which a re-run redoes; a
         later commit by any other command (synchronous FULL) syncs them too. With a
-        rollback journal (no WAL) nothing changes."""
+        rollback journal (no WAL), or on a server, nothing changes."""
+        if self.db.engine != "sqlite":
+            yield
+            return
         synchronous = int(self.conn.execute("PRAGMA synchronous").fetchone()[0])
         automatic = int(self.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
         wal = str(self.conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal"

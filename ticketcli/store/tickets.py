@@ -99,7 +99,7 @@ class TicketSQL:
     def visibility(user: User | None) -> tuple[str, tuple[Any, ...]]:
         """SQL condition on ``t`` limiting tickets to what ``user`` may see."""
         if user is None or user.staff:
-            return "1", ()
+            return "1 = 1", ()
         return (
             "(t.requester_id = ? OR t.id IN "
             "(SELECT p.ticket_id FROM participants p WHERE p.user_id = ?))",
