@@ -74,6 +74,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "mail reject": ("mail", "reject"),
     "import": ("transfer", "import_"),
     "export": ("transfer", "export"),
+    "migrate-db": ("transfer", "migrate_db"),
 }
 
 # Command groups -> their help.

@@ -297,4 +297,10 @@ COMMANDS = {'init': (('init', 'init'),
  'export': (('transfer', 'export'),
             {'--output': ('output', 'str'), '-o': ('output', 'str')},
             (),
-            ())}
+            ()),
+ 'migrate-db': (('transfer', 'migrate_db'),
+                {'--to': ('to', 'str'),
+                 '--format': ('fmt', 'str'),
+                 '-f': ('fmt', 'str')},
+                (),
+                ('to',))}

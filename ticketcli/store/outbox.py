@@ -350,7 +350,7 @@ class MailSQL(InboundSQL):
             "  UNION ALL "
             "  SELECT received_at, NULL, message_id, NULL FROM mail_messages "
             "  WHERE ticket_id = ? AND sender_id = ?"
-            ") ORDER BY at DESC, coalesce(outbox_id, 0) DESC LIMIT ?",
+            ") AS thread ORDER BY at DESC, coalesce(outbox_id, 0) DESC LIMIT ?",
             (ticket_id, recipient_id, before_id, ticket_id, recipient_id, limit),
         ).fetchall()
         return [ThreadEntry(str(r[0]), r[1], r[2], r[3]) for r in reversed(rows)]

@@ -343,6 +343,10 @@ def import_session(store: Store) -> Iterator[ImportSession]:
     It commits when the block ends with ``session.commit`` still true, and
     rolls back when the block sets it false (bad records, a dry run) or raises.
     """
+    if store.db.engine != "sqlite":
+        with _server_session(store) as session:
+            yield session
+        return
     conn = store.conn
     old_cache = conn.execute("PRAGMA cache_size").fetchone()[0]
     old_threads = conn.execute("PRAGMA threads").fetchone()[0]
@@ -377,6 +381,27 @@ def import_session(store: Store) -> Iterator[ImportSession]:
         conn.execute(f"PRAGMA threads = {int(old_threads):d}")
     if session.commit:
         _shrink_wal(store)
+
+
+@contextmanager
+def _server_session(store: Store) -> Iterator[ImportSession]:
+    """:func:`import_session` on PostgreSQL: the triggers and indexes do their work row
+    by row; the ids the import gave are then where each table's identity goes on."""
+    session = ImportSession(store)
+    try:
+        with store.write():
+            session.before = int(store.db.one("SELECT count(*) FROM tickets") or 0)
+            yield session
+            if not session.commit:
+                raise Rollback
+            for table in ("orgs", "users", "tickets", "comments", "attachments", "history"):
+                store.conn.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
+                    f"coalesce((SELECT max(id) FROM {table}), 0) + 1, false)")
+            if session.inserted >= ANALYZE_FROM:
+                store.conn.execute("ANALYZE tickets")
+    except Rollback:
+        pass
 
 
 def _shrink_wal(store: Store) -> None:

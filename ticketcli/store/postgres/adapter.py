@@ -40,7 +40,14 @@ _CROSS_ON = re.compile(r"CROSS JOIN (\w+ \w+ ON )")
 _INSERT_INTO = re.compile(r"^\s*INSERT\s+(?:OR\s+IGNORE\s+)?INTO\s+(\w+)", re.IGNORECASE)
 _IS_PARAM = re.compile(r" IS \?")
 _JSON_FLAG = re.compile(r"coalesce\(json_extract\(([\w.]+), '\$\.(\w+)'\), 0\)")
+_EACH = re.compile(r"([\w.]+) IN \(SELECT value FROM json_each\(\?\)\)")
 _JSON_FIELD = re.compile(r"json_extract\(([\w.]+), '\$\.(\w+)'\)")
+
+
+def _each(found: re.Match[str]) -> str:
+    column = found.group(1)
+    kind = "bigint" if column.split(".")[-1].endswith("id") else "text"
+    return f"{column} IN (SELECT jsonb_array_elements_text(?::jsonb)::{kind})"
 
 
 class Statement:
@@ -67,6 +74,8 @@ def dialect(sql: str) -> Statement:
     sql = _JSON_FLAG.sub(r"(CASE WHEN (\1)::jsonb -> '\2' IN ('true', '1') THEN 1 ELSE 0 END)",
                          sql)
     sql = _JSON_FIELD.sub(r"((\1)::jsonb ->> '\2')", sql)
+    # A chunk of values as one JSON array: ids as numbers, anything else as text.
+    sql = _EACH.sub(_each, sql)
     parts = _LITERAL.split(sql)
     numbered = False
     out: list[str] = []
@@ -155,7 +164,7 @@ def _register_types(psycopg2: Any) -> None:
         return int(number) if number == number.to_integral_value() else float(number)
 
     def blob(value: str | None, cur: object) -> bytes | None:
-        raw = ext.BINARY(value, cur)
+        raw = psycopg2.BINARY(value, cur)
         return None if raw is None else bytes(raw)
 
     ext.register_type(ext.new_type((16,), "TICKETCLI_BOOL", boolean))
