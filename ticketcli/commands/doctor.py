@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 def doctor(c: Context, fmt: FormatOption = None) -> None:
     """Check the database: integrity, schema, SQLite version, journal, filesystem, permissions.
 
+    On PostgreSQL: the server's version, TLS, the schema version, the session's
+    privileges, whether a pooler sits between, the per-status counts.
+
     Exits 0 when all is well (warnings included), 1 when a check fails.
 
     \b
@@ -30,7 +33,7 @@ def doctor(c: Context, fmt: FormatOption = None) -> None:
     path = c.db_path
     import os
 
-    if not os.path.exists(path):
+    if not path.startswith(("postgresql://", "postgres://")) and not os.path.exists(path):
         raise TicketError(f"no database at {path}; run 'ticketcli init' to create one")
     store = Store.open(path, busy_timeout=c.busy_timeout)
     try:

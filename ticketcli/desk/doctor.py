@@ -54,6 +54,8 @@ def sqlite_check(version: str = sqlite3.sqlite_version) -> Check:
 
 
 def run_checks(store: Store, *, mounts: str = "/proc/mounts") -> list[Check]:
+    if store.db.engine != "sqlite":
+        return server_checks(store)
     checks: list[Check] = []
     problems = store.health.integrity_problems()
     checks.append(Check("integrity", "fail" if problems else "ok",
@@ -81,11 +83,57 @@ def run_checks(store: Store, *, mounts: str = "/proc/mounts") -> list[Check]:
     else:
         checks.append(Check("filesystem", "ok", kind))
     checks += access_checks(store)
+    checks.append(workflow_check(store))
+    return checks
+
+
+def workflow_check(store: Store) -> Check:
     try:
         wf = store.workflow()
-        checks.append(Check("workflow", "ok", f"{wf.name}, {len(wf.statuses)} statuses"))
+        return Check("workflow", "ok", f"{wf.name}, {len(wf.statuses)} statuses")
     except Exception as e:  # reported, not raised: doctor diagnoses
-        checks.append(Check("workflow", "fail", str(e)))
+        return Check("workflow", "fail", str(e))
+
+
+MIN_SERVER = 130000  # PostgreSQL 13: the oldest release still maintained when this was written
+
+
+def server_checks(store: Store) -> list[Check]:
+    """doctor on PostgreSQL: the server, the connection, the schema, what the session may
+    do, and whether a pooler sits between."""
+    h = store.health
+    checks: list[Check] = []
+    number, shown = h.server_version()
+    checks.append(Check("server", "ok" if number >= MIN_SERVER else "warn",
+                        f"PostgreSQL {shown}" + ("" if number >= MIN_SERVER else
+                                                 "; older than 13, which is out of support")))
+    where, tls = h.transport()
+    if where == "socket":
+        checks.append(Check("tls", "ok", "a local socket (nothing crosses a network)"))
+    elif tls:
+        checks.append(Check("tls", "ok", f"TLS to {where}"))
+    else:
+        checks.append(Check("tls", "fail", f"no TLS to {where}: tickets and passwords cross "
+                            "the network in clear; add sslmode=require (or verify-full) to "
+                            "the URL"))
+    version = h.schema_version()
+    checks.append(Check(
+        "schema", "ok" if version == SCHEMA_VERSION else "fail",
+        f"version {version}" + ("" if version == SCHEMA_VERSION
+                                else f", this ticketcli expects {SCHEMA_VERSION}")))
+    missing = h.missing_privileges()
+    checks.append(Check("privileges", "fail" if missing else "ok",
+                        ("the session user may not " + "; ".join(missing)) if missing
+                        else f"{h.session_user()} may read and write every table"))
+    pooled = h.pooled()
+    checks.append(Check("pooler", "ok", "transaction pooling (each transaction may reach "
+                        "another server process; ticketcli holds nothing between them)"
+                        if pooled else "a direct connection"))
+    wrong = h.count_problems()
+    checks.append(Check("counts", "fail" if wrong else "ok",
+                        f"per-status counts differ for {', '.join(wrong)}" if wrong
+                        else "per-status counts match the tickets"))
+    checks.append(workflow_check(store))
     return checks
 
 

@@ -272,7 +272,6 @@ class TicketSQL:
         row ids. Inside a write transaction."""
         if not events:
             return []
-        last = int(self.db.one("SELECT coalesce(max(id), 0) FROM history"))
         texts: dict[str, str] = {}
 
         def text(detail: dict[str, Any]) -> str | None:
@@ -283,12 +282,15 @@ class TicketSQL:
                 texts[key] = _dumps(detail)
             return texts[key]
 
-        self.conn.executemany(
-            "INSERT INTO history(ticket_id, actor_id, at, event, from_status, to_status, detail, "
-            "via_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(e.ticket_id, e.actor_id, e.at, e.event, e.from_status, e.to_status,
-              text(e.detail), e.via_id) for e in events],
-        )
+        sql = ("INSERT INTO history(ticket_id, actor_id, at, event, from_status, to_status, "
+               "detail, via_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        rows = [(e.ticket_id, e.actor_id, e.at, e.event, e.from_status, e.to_status,
+                 text(e.detail), e.via_id) for e in events]
+        if self.db.engine != "sqlite":  # one round trip, the ids from RETURNING
+            ids = self.conn.insert_ids(sql, rows)  # type: ignore[attr-defined]
+            return [e._replace(history_id=i) for e, i in zip(events, ids, strict=True)]
+        last = int(self.db.one("SELECT coalesce(max(id), 0) FROM history"))
+        self.conn.executemany(sql, rows)
         # New rows take the next ids in order: no one else writes inside this transaction.
         ids = [int(r[0]) for r in self.conn.execute(
             "SELECT id FROM history WHERE id > ? ORDER BY id", (last,))]

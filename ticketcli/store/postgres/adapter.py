@@ -272,6 +272,8 @@ class Connection:
         if not batch:
             return Cursor(None, None, [])
         self.statements += 1
+        if self._trace is not None:
+            self._trace(text)
         try:
             execute_batch(cur, text, batch, page_size=500)
         except self._psycopg2.Error as e:
@@ -279,6 +281,28 @@ class Connection:
         count = len(batch)
         self.total_changes += count
         return Cursor(cur, None, [])
+
+    def insert_ids(self, sql: str, rows: Sequence[Sequence[Any]]) -> list[int]:
+        """``sql`` (``INSERT INTO t(...) VALUES (?, ...)``) for every row in one round
+        trip; the ids the rows were given, in the rows' order."""
+        from psycopg2.extras import execute_values
+
+        text = dialect(sql).text
+        if text.endswith(" RETURNING id"):
+            text = text[: -len(" RETURNING id")]
+        head = text[: text.upper().rindex("VALUES") + len("VALUES")] + " %s RETURNING id"
+        cur = self.raw.cursor()
+        self.statements += 1
+        if self._trace is not None:
+            self._trace(head)
+        try:
+            got = execute_values(cur, head, [tuple(r) for r in rows], page_size=max(len(rows), 1),
+                                 fetch=True)
+        except self._psycopg2.Error as e:
+            raise sqlite_error(e) from None
+        self.total_changes += len(rows)
+        # Identities are drawn as the rows are inserted, in the order given.
+        return sorted(int(r[0]) for r in got)
 
     def script(self, text: str) -> None:
         """Fixed statements (no parameters), sent as one round trip; a failure inside
