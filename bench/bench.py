@@ -42,6 +42,9 @@ def main(argv: Sequence[str] | None = None, out: IO[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=3, help="repetitions (default: 3)")
     parser.add_argument("--workdir", help="where to build the desks (default: a temp dir, "
                         "removed afterwards)")
+    parser.add_argument("--postgresql", metavar="URL",
+                        help="also time start-up on this PostgreSQL database (schemas "
+                             "bench_reads and bench_writes are made afresh in it)")
     args = parser.parse_args(argv)
     sizes = sorted(int(s.replace("_", "")) for s in args.sizes.split(","))
     reps = max(1, args.reps)
@@ -54,7 +57,7 @@ def main(argv: Sequence[str] | None = None, out: IO[str] | None = None) -> int:
         work = Path(keep.name)
     report = Report(sizes, out or sys.stdout)
     with keep:
-        probes.startup(report, work, max(reps * 4, 3))
+        probes.startup(report, work, max(reps * 4, 3), args.postgresql)
         built: dict[int, tuple[Path, Dataset]] = {}
         for n in sizes:
             built[n] = probes.desk(report, n, work, reps)

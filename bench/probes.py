@@ -122,7 +122,7 @@ def remove_database(db: Path) -> None:
         Path(f"{db}{suffix}").unlink(missing_ok=True)
 
 
-def ticketcli(db: Path, *args: str) -> list[str]:
+def ticketcli(db: Path | str, *args: str) -> list[str]:
     return [*cli_command(), "--db", str(db), *args]
 
 
@@ -205,10 +205,29 @@ class Launch:
         return elapsed
 
 
-def startup(report: Report, work: Path, reps: int) -> None:
+SERVER_RATIO = 1.5  # a command on a local PostgreSQL, times the same command on SQLite
+
+
+def server_schema(server: str, name: str) -> str:
+    """A new, empty schema ``name`` in the database ``server`` names, as a desk's URL."""
+    from ticketcli.store.postgres.adapter import connect
+
+    conn, _ = connect(server)
+    try:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        conn.execute(f'CREATE SCHEMA "{name}"')
+    finally:
+        conn.close()
+    sep = "&" if "?" in server else "?"
+    return f"{server}{sep}options=-csearch_path%3D{name}"
+
+
+def startup(report: Report, work: Path, reps: int, server: str | None = None) -> None:
     """Whole-process start-up of the commands people and scripts run, each against
     ``python -c "import sqlite3"`` with the same interpreter, all taken in turn on
-    each run so that the machine's load weighs on each alike."""
+    each run so that the machine's load weighs on each alike. With ``server`` (a
+    PostgreSQL database's URL), the five commands scripts call in loops run on copies
+    of the same desks there too (``migrate-db``), against the same commands on SQLite."""
     data = generate(work / "small.jsonl", 200)
     db, writes = work / "small.db", work / "small-writes.db"  # reads and cron; writes
     build(db, data)
@@ -231,6 +250,7 @@ def startup(report: Report, work: Path, reps: int) -> None:
     piped = Launch("start-up: ticketcli list --limit 20",
                    lambda i: ticketcli(db, "list", "--limit", "20"),
                    expect=("prints tab-separated rows", lambda out, err: out.count(b"\t") >= 20))
+    server_rows: list[tuple[Launch, Launch]] = []
     launches = [
         Launch(FLOOR, lambda i: [sys.executable, "-c", "import sqlite3"]),
         Launch("start-up: ticketcli show ID", lambda i: ticketcli(db, "show", "7")),
@@ -256,6 +276,27 @@ def startup(report: Report, work: Path, reps: int) -> None:
                lambda i: ticketcli(db, "list", "--limit", "20"), TERMINAL_RATIO,
                terminal=True, expect=table),
     ]
+    if server is not None:
+        reads = server_schema(server, "bench_reads")
+        written = server_schema(server, "bench_writes")
+        for source, target in ((db, reads), (writes, written)):
+            run(ticketcli(source, "migrate-db", "--to", target), env=env)
+        server_moves = itertools.cycle(("pending", "open"))
+        pairs: list[tuple[str, Callable[[int], list[str]]]] = [
+            ("show ID", lambda i: ticketcli(reads, "show", "7")),
+            ("list --limit 20", lambda i: ticketcli(reads, "list", "--limit", "20")),
+            ("open TITLE", lambda i: ticketcli(written, "open", f"Printer, take {i}")),
+            ("comment ID TEXT",
+             lambda i: ticketcli(written, "comment", active, "Any news?")),
+            ("set-status ID STATUS",
+             lambda i: ticketcli(written, "set-status", active, next(server_moves))),
+        ]
+        by_name = {launch.name: launch for launch in launches}
+        for name, argv in pairs:
+            mine = Launch(f"start-up on PostgreSQL: ticketcli {name}", argv, SERVER_RATIO,
+                          expect=changed if name.startswith("set-status") else None)
+            server_rows.append((mine, by_name[f"start-up: ticketcli {name}"]))
+            launches.append(mine)
     for launch in launches:  # warm-up: the page cache
         launch.once(0, env, report)
     for i in range(1, reps + 1):
@@ -266,9 +307,13 @@ def startup(report: Report, work: Path, reps: int) -> None:
             report.check(True, f"{launch.name}: {launch.expect[0]} in every run")
     floor = Figure(launches[0].samples)
     report.put(FLOOR, "baseline", 0, floor)
+    on_server = {id(mine): lite for mine, lite in server_rows}
     for launch in launches[1:]:
         fig = Figure(launch.samples)
-        if launch.terminal:
+        if id(launch) in on_server:
+            report.put_ratio(launch.name, fig, Figure(on_server[id(launch)].samples),
+                             launch.ratio, f"<= {launch.ratio}x on SQLite")
+        elif launch.terminal:
             report.put_ratio(launch.name, fig, Figure(piped.samples), launch.ratio,
                              f"<= {launch.ratio}x piped")
         else:

@@ -34,6 +34,8 @@ def migrate(source: Store, actor: User, target: str, busy_timeout: float,
         summary: dict[str, dict[str, object]] = {}
         with copy.snapshot(source), dest.write():
             copy.clear_meta(dest)
+            copy.before_rows(dest)
+            checked = []
             for table, key in copy.TABLES:
                 names = copy.columns(source, table)
                 theirs = set(copy.columns(dest, table))
@@ -42,18 +44,25 @@ def migrate(source: Store, actor: User, target: str, busy_timeout: float,
                     raise ConfigError(f"database {dest.path} has no column {table}."
                                       f"{missing[0]}; it is not this ticketcli's schema")
                 sent = copy.Checksum()
+                pairs = []
                 for rows in copy.read(source, table, key, names):
                     copy.write(dest, table, names, rows)
-                    copy.write_later(dest, table, names, rows)
+                    pairs += copy.held_back(table, names, rows)
                     sent.add(rows)
+                copy.write_later(dest, table, pairs)
+                summary[table] = {"rows": sent.rows, "checksum": sent.hexdigest()}
+                checked.append((table, key, names))
+            copy.after_rows(dest)
+            # Read back what the target holds, through its own indexes, before it commits.
+            for table, key, names in checked:
                 got = copy.Checksum()
                 for rows in copy.read(dest, table, key, names):
                     got.add(rows)
-                if (got.rows, got.hexdigest()) != (sent.rows, sent.hexdigest()):
+                if (got.rows, got.hexdigest()) != (summary[table]["rows"],
+                                                   summary[table]["checksum"]):
                     raise ConfigError(
                         f"the copy of {table} differs from the source ({got.rows} rows "
-                        f"against {sent.rows}); nothing was kept")
-                summary[table] = {"rows": sent.rows, "checksum": sent.hexdigest()}
+                        f"against {summary[table]['rows']}); nothing was kept")
             copy.restart_ids(dest)
     finally:
         dest.close()

@@ -121,22 +121,67 @@ def write(store: Store, table: str, names: Sequence[str], rows: Sequence[Sequenc
     if later is not None:
         at = list(names).index(later)
         rows = [tuple(None if i == at else v for i, v in enumerate(r)) for r in rows]
+    if store.db.engine != "sqlite":
+        store.conn.copy_rows(table, names, rows)  # type: ignore[attr-defined]
+        return
     marks = ", ".join("?" * len(names))
     store.conn.executemany(
         f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", rows)  # noqa: S608
 
 
-def write_later(store: Store, table: str, names: Sequence[str],
-                rows: Sequence[Sequence[Any]]) -> None:
-    """The columns held back by :func:`write`, now that every row is in."""
+def held_back(table: str, names: Sequence[str], rows: Sequence[Sequence[Any]],
+              ) -> list[tuple[Any, Any]]:
+    """The (value, id) pairs of the column :func:`write` held back, for
+    :func:`write_later`."""
     later = LATER.get(table)
     if later is None:
-        return
+        return []
     at = list(names).index(later)
-    pairs = [(r[at], r[0]) for r in rows if r[at] is not None]
-    if pairs:
+    return [(r[at], r[0]) for r in rows if r[at] is not None]
+
+
+def write_later(store: Store, table: str, pairs: Sequence[tuple[Any, Any]]) -> None:
+    """The column held back by :func:`write`, once every row of ``table`` is in."""
+    later = LATER.get(table)
+    if later is not None and pairs:
         store.conn.executemany(
             f"UPDATE {table} SET {later} = ? WHERE id = ?", pairs)  # noqa: S608
+
+
+def before_rows(store: Store) -> None:
+    """On PostgreSQL, what the rows would rebuild one at a time waits for all of them:
+    the secondary indexes are dropped (built again by :func:`after_rows`) and the
+    trigger that keeps the per-status counts and id blocks is off."""
+    if store.db.engine == "sqlite":
+        return
+    from ..postgres.schema import secondary_indexes
+
+    store.conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
+    for name, _ in secondary_indexes():
+        store.conn.execute(f"DROP INDEX {name}")
+    store.conn.execute("ALTER TABLE tickets DISABLE TRIGGER ticketcli_ticket_kept")
+
+
+def after_rows(store: Store) -> None:
+    """The indexes and kept figures :func:`before_rows` set aside, from all the rows."""
+    if store.db.engine == "sqlite":
+        return
+    from ..migrations import BLOCK_BITS
+    from ..postgres.schema import secondary_indexes
+
+    for _, sql in secondary_indexes():
+        store.conn.execute(sql)
+    store.conn.execute("ALTER TABLE tickets ENABLE TRIGGER ticketcli_ticket_kept")
+    store.conn.execute("DELETE FROM ticket_counts")
+    store.conn.execute("INSERT INTO ticket_counts (status, n) "
+                       "SELECT status, count(*) FROM tickets GROUP BY status")
+    store.conn.execute("DELETE FROM ticket_blocks")
+    store.conn.execute(
+        f"INSERT INTO ticket_blocks (block, created_min, created_max, updated_min) "  # noqa: S608
+        f"SELECT id >> {BLOCK_BITS:d}, min(created_at), max(created_at), min(updated_at) "
+        f"FROM tickets GROUP BY id >> {BLOCK_BITS:d}")
+    for table, _ in TABLES:
+        store.conn.execute(f"ANALYZE {table}")
 
 
 def clear_meta(store: Store) -> None:

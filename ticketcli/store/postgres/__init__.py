@@ -105,15 +105,16 @@ class PgDatabase(Database):
     def _version(self) -> int | None:
         """The desk's schema version; None in an empty schema; a schema holding other
         tables is refused."""
-        c = self.conn
-        tables = [str(r[0]) for r in c.execute(
-            "SELECT table_name FROM information_schema.tables "
-            "WHERE table_schema = current_schema()")]
-        if "ticketcli_schema" in tables:
+        ours, tables = self.conn.execute(
+            "SELECT to_regclass('ticketcli_schema') IS NOT NULL, count(*) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'v', 'm', 'p', 'f')"
+        ).fetchone() or (0, 0)
+        if ours:
             return int(self.one("SELECT max(version) FROM ticketcli_schema") or 0)
         if tables:
             raise ConfigError(
-                f"database {self.path} holds {len(tables)} other tables and no ticketcli "
+                f"database {self.path} holds {int(tables)} other tables and no ticketcli "
                 "desk; refusing to touch it (use an empty database or schema)")
         return None
 

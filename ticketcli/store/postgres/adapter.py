@@ -304,6 +304,30 @@ class Connection:
         # Identities are drawn as the rows are inserted, in the order given.
         return sorted(int(r[0]) for r in got)
 
+    def copy_rows(self, table: str, names: Sequence[str], rows: Iterable[Sequence[Any]],
+                  ) -> int:
+        """Rows into ``table`` by ``COPY ... FROM STDIN`` (one stream, no statement per
+        row); how many."""
+        import io
+
+        buf = io.StringIO()
+        count = 0
+        for row in rows:
+            buf.write("\t".join(_copy_value(v) for v in row))
+            buf.write("\n")
+            count += 1
+        if not count:
+            return 0
+        buf.seek(0)
+        cur = self.raw.cursor()
+        self.statements += 1
+        try:
+            cur.copy_expert(f"COPY {table} ({', '.join(names)}) FROM STDIN", buf)
+        except self._psycopg2.Error as e:
+            raise sqlite_error(e) from None
+        self.total_changes += count
+        return count
+
     def script(self, text: str) -> None:
         """Fixed statements (no parameters), sent as one round trip; a failure inside
         a transaction it began rolls that transaction back."""
@@ -320,6 +344,22 @@ class Connection:
             self.raw.close()
         except self._psycopg2.Error:
             pass
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_value(value: Any) -> str:
+    """A value in COPY's text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "\\\\x" + bytes(value).hex()
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    return str(value)
 
 
 def _arguments(statement: Statement, params: Sequence[Any] | None) -> Any:
@@ -344,8 +384,17 @@ def connect(url: str) -> tuple[Connection, Any]:
 
 
 def driver() -> Any:
+    import sys
+
     from ...errors import ConfigError
 
+    # psycopg2 imports Python's ssl module when it loads, only to let it set up
+    # OpenSSL's thread callbacks, which OpenSSL 1.1 and later no longer need; when
+    # that import fails libpq sets OpenSSL up itself (TLS connections work alike).
+    # Skipping it saves some 15 ms of every command's start-up.
+    skip_ssl = "ssl" not in sys.modules
+    if skip_ssl:
+        sys.modules["ssl"] = None  # type: ignore[assignment]
     try:
         import psycopg2
         import psycopg2.extensions
@@ -354,4 +403,7 @@ def driver() -> Any:
             "a PostgreSQL desk needs its driver: pip install 'ticketcli[postgresql]' "
             "(psycopg2)"
         ) from None
+    finally:
+        if skip_ssl and sys.modules.get("ssl", 0) is None:
+            del sys.modules["ssl"]
     return psycopg2

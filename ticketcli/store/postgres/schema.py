@@ -181,6 +181,16 @@ FUNCTIONS = [
 ]
 
 
+def secondary_indexes() -> list[tuple[str, str]]:
+    """(name, CREATE INDEX statement) of the indexes that check nothing (not unique, not
+    keys): a bulk copy builds them once, after its rows."""
+    found = []
+    for sql in TABLES:
+        if sql.startswith("CREATE INDEX "):
+            found.append((sql.split()[2], sql))
+    return found
+
+
 def statements(now: str) -> list[tuple[str, tuple[str, ...]]]:
     """Every statement that creates the schema, with its parameters."""
     made: list[tuple[str, tuple[str, ...]]] = [(s, ()) for s in TABLES + FUNCTIONS]
