@@ -284,3 +284,39 @@ def test_migrate_db_refuses_a_target_that_holds_a_desk(tmp_path: Path) -> None:
                      str(tmp_path / "copy.db"))
     assert denied.returncode == 4
     assert not (tmp_path / "copy.db").exists() or dump(tmp_path / "copy.db") == []
+
+
+# -- who is acting -------------------------------------------------------------------------------
+
+
+@server
+def test_on_a_server_the_bound_login_is_the_database_role() -> None:
+    from conftest import query
+
+    url = pg_desk_url()
+    assert run_cli("--db", url, "--as", ADMIN, "init").returncode == 0
+    role = str(query(url, "SELECT session_user")[0][0])
+    assert run_cli("--db", url, "--as", ADMIN, "user", "add", CUSTOMER).returncode == 0
+    added = run_cli("--db", url, "--as", ADMIN, "user", "add", AGENT, "--role", "agent",
+                    "--login", role)
+    assert added.returncode == 0, added.stderr
+    # The role the server authenticated acts as its person, whatever the OS login is.
+    opened = run_cli("--db", url, "open", "Printer on fire")
+    assert opened.returncode == 0, opened.stderr
+    data = json.loads(run_cli("--db", url, "show", "1", "--format", "json").stdout)
+    assert data["requester"] == AGENT
+    # An agent may act for a customer, recorded with who really acted.
+    done = run_cli("--db", url, "--as", CUSTOMER, "open", "For Anna")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(run_cli("--db", url, "show", "2", "--format", "json").stdout)
+    assert data["requester"] == CUSTOMER
+    assert data["history"][0]["via"] == AGENT
+    # ...but not for an admin.
+    denied = run_cli("--db", url, "--as", ADMIN, "comment", "1", "As the admin")
+    assert denied.returncode == 4
+
+
+def test_init_group_is_for_a_file() -> None:
+    done = run_cli("--db", "postgresql://nobody@db.invalid/desk", "init", "--group", "staff")
+    assert done.returncode == 2
+    assert b"--group shares a SQLite file" in done.stderr

@@ -220,7 +220,7 @@ class Context:
 
             store = self.store()
             self._actor, self.via = resolve_actor(store, self.requested_actor(),
-                                                  cfg.real_login(), cfg.login_actor(self.env),
+                                                  store.db.login(), cfg.login_actor(self.env),
                                                   self.now_iso())
             store.db.via_id = self.via.id if self.via is not None else None
         return self._actor

@@ -60,6 +60,9 @@ def init(
         except ValueError as e:
             raise UsageError(f"--stale-after: {e}") from None
         wf = wf.with_stale_after(seconds)
+    if group is not None and c.db_path.startswith(("postgresql://", "postgres://")):
+        raise UsageError("--group shares a SQLite file with a Unix group; on PostgreSQL the "
+                         "server decides who may connect (grant the desk's tables to a role)")
     gid = access.group_id(group) if group is not None else None
     if gid is not None:
         access.team_directory(c.db_path, gid)
@@ -78,7 +81,7 @@ def init(
         store.set_workflow(wf)
         admin = None
         if not store.people.has_admin():
-            login = cfg.real_login() if gid is not None else None
+            login = store.db.login() if gid is not None else None
             admin = first_admin(store, check_email(c.actor_email()), now, login=login)
         if gid is not None:
             store.set_meta("group", access.group_name(gid))

@@ -24,11 +24,9 @@ def _refuse_customers(store: Store, email: str) -> None:
     """close-stale works for the desk, not for a person: it records no actor, and cron
     may run it under any name, registered or not, but a customer may not run it (nor a
     login bound to a customer, whatever name it gives)."""
-    from .. import config as cfg
-
     people = [store.people.user_by_email(check_email(email))]
     if store.people.binds_logins():
-        people.append(store.people.user_by_login(cfg.real_login()))
+        people.append(store.people.user_by_login(store.db.login()))
     for user in people:
         if user is not None and not user.staff:
             raise PermissionDenied(f"only agents and admins may run close-stale; "

@@ -228,6 +228,13 @@ class Database:
     def close(self) -> None:
         self.conn.close()
 
+    def login(self) -> str:
+        """Who runs this command, as the desk knows logins: the OS login (a file's
+        permissions are the trust boundary)."""
+        from ..config import real_login
+
+        return real_login()
+
     # -- transactions --------------------------------------------------------
 
     def write(self) -> Transaction:

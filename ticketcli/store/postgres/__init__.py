@@ -86,6 +86,11 @@ class PgDatabase(Database):
         except (TicketError, ConfigError):
             return None
 
+    def login(self) -> str:
+        """On a server the login is the database role the session authenticated as:
+        the server vouches for it, where an OS login on another machine means nothing."""
+        return str(self.one("SELECT session_user"))
+
     def _prepare(self, empty: bool, busy_timeout: float) -> None:
         from ..migrations import SCHEMA_VERSION
 
