@@ -62,11 +62,13 @@ class HealthSQL:
         return missing
 
     def pooled(self) -> bool:
-        """Whether two transactions in a row reach different server processes (a pooler
-        in transaction mode)."""
+        """Whether a pooler (pgbouncer) sits between: the process the connection was
+        told it talks to at its start is not the server process that answers, or two
+        transactions in a row reach different ones."""
+        told = int(self.conn.raw.info.backend_pid)  # type: ignore[attr-defined]
         first = self.db.one("SELECT pg_backend_pid()")
         second = self.db.one("SELECT pg_backend_pid()")
-        return bool(first != second)
+        return bool(first != told or first != second)
 
     def count_problems(self) -> list[str]:
         """Statuses whose kept count differs from the tickets'."""
