@@ -96,6 +96,11 @@ class PgDatabase(Database):
 
         version = self._version()
         if version is None:
+            encoding = str(self.one("SHOW server_encoding"))
+            if encoding.upper() not in ("UTF8", "UTF-8"):
+                raise ConfigError(
+                    f"database {self.path} is encoded {encoding}; a desk needs UTF8 "
+                    "(createdb -E UTF8 --template template0)")
             self._create_schema()
             return
         if version > SCHEMA_VERSION:
